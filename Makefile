@@ -1,0 +1,30 @@
+# `make run` sets up .venv and runs the Libya scenario; `make test` sets up and runs the tests.
+# The interpreter: the first of python3.13, python3.12, python3 that is at least 3.12.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "negsim needs Python >= 3.12 on PATH (python3.12 or python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/negsim run scenarios/libya_2019.toml
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sim tests benchmarks
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

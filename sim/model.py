@@ -1,0 +1,795 @@
+"""The Mesa model: one week per step, in phases (events, support, diplomacy, fighting or the
+ceasefire's life, learning, collection).
+
+The scenario object is kept as ``self.spec``: ``mesa.Model`` owns ``scenario`` (an experimental
+Mesa Scenario), which we leave alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+import mesa
+import networkx as nx
+from mesa.discrete_space import Network
+
+from sim.agents import Backer, Faction, Mediator
+from sim.negotiation import (
+    Answer,
+    Decision,
+    FactionView,
+    Proposal,
+    gain_rate,
+    value_of_fighting,
+    wants_to_propose,
+)
+from sim.scenario import Scenario
+
+__all__ = ["EVENT_COLUMNS", "NegotiationModel", "STATUS"]
+
+STATUS = ("war", "truce", "ceasefire")
+EVENT_COLUMNS = ["step", "kind", "actor", "target", "proposal_id", "accepted", "value", "reason"]
+
+
+class NegotiationModel(mesa.Model):
+    """Ceasefire bargaining under fire, with patrons and mediators.
+
+    >>> import sim
+    >>> scn = sim.load_scenario("scenarios/symmetric_duel.toml")
+    >>> m = sim.NegotiationModel(scn, rng=1)
+    >>> m.run()
+    >>> m.outcome()  # doctest: +SKIP
+    """
+
+    def __init__(self, scenario: Scenario, *, rng=None, steps: int | None = None) -> None:
+        super().__init__(rng=rng)
+        if not isinstance(scenario, Scenario):
+            raise TypeError("NegotiationModel needs a sim.Scenario (see sim.load_scenario)")
+        self.spec = scenario
+        mp = scenario.model
+        self.mp = _Mutable(mp.model_dump())
+        self.weeks = steps if steps is not None else mp.weeks
+        self.start_date = mp.start_date
+
+        # ---- territory: a Mesa network of sites
+        g = nx.Graph()
+        site_keys = list(scenario.sites)
+        for k in site_keys:
+            g.add_node(k)
+        for k, s in scenario.sites.items():
+            for n in s.neighbours:
+                g.add_edge(k, n)
+        pos = {k: (s.lon, s.lat) for k, s in scenario.sites.items()
+               if s.lon is not None and s.lat is not None}
+        self.space = Network(g, random=self.random, layout=pos if len(pos) == len(g) else None)
+        self.site_keys = site_keys
+        self.site_index = {k: i for i, k in enumerate(site_keys)}
+        self.site_p = [_Mutable(s.model_dump()) for s in scenario.sites.values()]
+        self.edges = sorted((self.site_index[a], self.site_index[b]) if
+                            self.site_index[a] < self.site_index[b] else
+                            (self.site_index[b], self.site_index[a]) for a, b in g.edges)
+        self.neigh = [[self.site_index[n] for n in g.neighbors(k)] for k in site_keys]
+
+        # ---- agents
+        self.factions: dict[str, Faction] = {
+            k: Faction(self, k, f) for k, f in scenario.factions.items()
+        }
+        self.backers: dict[str, Backer] = {k: Backer(self, k, b) for k, b in scenario.backers.items()}
+        self.mediators: dict[str, Mediator] = {
+            k: Mediator(self, k, m) for k, m in scenario.mediators.items()
+        }
+        self.armed = [k for k, f in self.factions.items() if f.armed]
+        self.blocs = list(dict.fromkeys(self.factions[k].bloc for k in self.armed))
+        self.bloc_of = {k: f.bloc for k, f in self.factions.items()}
+        self.ctrl = [s.controller for s in scenario.sites.values()]  # faction key per site
+        for f in self.factions.values():
+            f.initial_sites = frozenset(
+                k for k, c in zip(site_keys, self.ctrl, strict=True) if self.bloc_of[c] == f.bloc
+            )
+        self.backers_of = {k: [b for b in self.backers.values() if b.client == k]
+                           for k in self.factions}
+
+        # ---- run state
+        self.status = "war"
+        self.deal: Proposal | None = None
+        self.deal_start = 0
+        self.monitoring = 0.0
+        self.pending: list[Proposal] = []  # counter-proposals answered next week
+        self.next_pid = 1
+        self.last_capture = 0
+        self.victor: str | None = None
+        self.share_history: dict[str, list[float]] = {b: [] for b in self.blocs}
+        self.counts = dict(truces=0, ceasefires=0, breakdowns=0, proposals=0, incidents=0)
+        self.first_ceasefire: int | None = None
+        self.ceasefire_by: tuple[str, str] | None = None  # (proposer, kind) of first ceasefire
+        self.events_by_step: dict[int, list] = {}
+        for e in scenario.events:
+            self.events_by_step.setdefault(scenario.date_step(e.date), []).append(e)
+        self._front_cache: tuple | None = None
+        self._refresh_shares()
+        for b in self.blocs:
+            self.share_history[b].append(self._bshare[b])
+
+        # ---- data
+        reporters = {"status": lambda m: m.status}
+        for k in self.armed:
+            reporters[f"control_{k}"] = partial(_control, key=k)
+            reporters[f"strength_{k}"] = partial(_strength, key=k)
+        for k in self.factions:
+            reporters[f"belief_{k}"] = partial(_belief, key=k)
+        for k in self.backers:
+            reporters[f"support_{k}"] = partial(_support, key=k)
+        self.datacollector = mesa.DataCollector(
+            model_reporters=reporters, tables={"events": EVENT_COLUMNS}
+        )
+        self.datacollector.collect(self)
+
+    # ================================================================== queries
+    def site_value(self, key: str) -> float:
+        return self.site_p[self.site_index[key]].value / self.total_value
+
+    def site_bloc(self, key: str) -> str:
+        return self.bloc_of[self.ctrl[self.site_index[key]]]
+
+    def site_income(self, faction: str) -> float:
+        return sum(p.income for p, c in zip(self.site_p, self.ctrl, strict=True) if c == faction)
+
+    @property
+    def step_no(self) -> int:
+        return int(round(self.time))
+
+    def date(self, step: int | None = None) -> dt.date:
+        return self.start_date + dt.timedelta(weeks=self.step_no if step is None else step)
+
+    def control_share(self, faction: str) -> float:
+        return self._fshare.get(faction, 0.0)
+
+    def bloc_share(self, bloc: str) -> float:
+        return self._bshare[bloc]
+
+    def bloc_effective(self, bloc: str) -> float:
+        return sum(self.factions[k].effective for k in self.armed if self.bloc_of[k] == bloc)
+
+    def momentum(self, bloc: str) -> float:
+        h = self.share_history[bloc]
+        w = self.mp.momentum_weeks
+        return h[-1] - h[max(len(h) - 1 - w, 0)]
+
+    def _refresh_shares(self) -> None:
+        vals = [p.value for p in self.site_p]
+        self.total_value = sum(vals) or 1.0
+        fs: dict[str, float] = {}
+        for v, c in zip(vals, self.ctrl, strict=True):
+            fs[c] = fs.get(c, 0.0) + v / self.total_value
+        self._fshare = fs
+        self._bshare = {b: 0.0 for b in self.blocs}
+        for k, s in fs.items():
+            self._bshare[self.bloc_of[k]] += s
+        self._front_cache = None
+
+    def fronts(self) -> tuple[list[tuple[int, int]], dict[str, float], dict[str, float]]:
+        """Hostile edges, and per bloc the value share of enemy / own sites on the fronts."""
+        if self._front_cache is None:
+            hostile = [(a, b) for a, b in self.edges
+                       if self.bloc_of[self.ctrl[a]] != self.bloc_of[self.ctrl[b]]]
+            gain = {b: 0.0 for b in self.blocs}
+            loss = {b: 0.0 for b in self.blocs}
+            on_front: dict[str, set[int]] = {b: set() for b in self.blocs}
+            for a, b in hostile:
+                on_front[self.bloc_of[self.ctrl[a]]].add(a)
+                on_front[self.bloc_of[self.ctrl[b]]].add(b)
+            for bloc, sites in on_front.items():
+                for i in sites:
+                    share = self.site_p[i].value / self.total_value
+                    loss[bloc] += share
+                    for other in self.blocs:
+                        if other != bloc:
+                            gain[other] += share
+            self._front_cache = (hostile, gain, loss)
+        return self._front_cache
+
+    def expected_inflow(self, bloc: str, weeks: float) -> float:
+        """Strength a bloc expects to add over `weeks`: arms in the pipeline, backers' support
+        (current level plus its recent trend, within capacity), recruitment, less upkeep."""
+        mp = self.mp
+        total = 0.0
+        for k in self.armed:
+            if self.bloc_of[k] != bloc:
+                continue
+            f = self.factions[k]
+            total += sum(f.pipeline.values())
+            for b in self.backers_of[k]:
+                h = b.history
+                trend = (h[-1] - h[max(len(h) - 5, 0)]) / 4.0
+                level = min(b.capacity(), b.support + max(trend, 0.0) * weeks / 2)
+                total += level * (b.p.arms + b.p.fighters) * b.p.efficiency * weeks
+                total += level * b.p.money * mp.recruitment * weeks
+            total += (f.p.base_income + self.site_income(k)) * mp.recruitment * weeks
+            total -= mp.demobilisation * f.effective * weeks
+        return total
+
+    def view(self, key: str) -> FactionView:
+        """The frozen view a faction decides from."""
+        f = self.factions[key]
+        mp = self.mp
+        bloc = f.bloc
+        own = self.bloc_effective(bloc)
+        rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
+        h = mp.horizon / 2
+        own_p = max(own + self.expected_inflow(bloc, h), 1e-9)
+        rival_p = max(sum(own_p_ for own_p_ in (
+            self.bloc_effective(b) + self.expected_inflow(b, h) for b in self.blocs if b != bloc
+        )), 1e-9)
+        _, gain, loss = self.fronts()
+        foreign_own = _foreign_share(self, bloc, same=True)
+        foreign_rival = _foreign_share(self, bloc, same=False)
+        pressure = 0.0
+        armed_keys = [k for k in self.armed if self.bloc_of[k] == bloc] if not f.armed else [key]
+        for k in armed_keys:
+            pressure += sum(b.p.leverage * self.dependence(b) * b.preference
+                            for b in self.backers_of[k])
+        hazard = sum(self.factions[k].p.spoiler_rate for k in self.armed) * mp.incident_breakdown
+        return FactionView(
+            faction=key, bloc=bloc, share=self._bshare[bloc], momentum=self.momentum(bloc),
+            belief=f.belief, ratio_now=max(own, 1e-9) / max(rival, 1e-9),
+            ratio_proj=own_p / rival_p, front_gain=gain[bloc], front_loss=loss[bloc],
+            war_cost=f.p.war_cost + f.p.casualty_aversion * self._bloc_loss_rate(bloc),
+            audience_cost=f.p.audience_cost, min_share=f.p.min_share, discount=f.p.discount,
+            horizon=mp.horizon, tempo=mp.tempo, decisiveness=mp.decisiveness,
+            political_value=mp.political_value, withdrawal_value=mp.withdrawal_value,
+            truce_max_weeks=mp.truce_max_weeks, pressure=pressure, hazard=min(hazard, 1.0),
+            foreign_own=foreign_own, foreign_rival=foreign_rival,
+            site_values=self._site_values(),
+        )
+
+    def _site_values(self):
+        return tuple((k, self.bloc_of[c], p.value / self.total_value)
+                     for k, c, p in zip(self.site_keys, self.ctrl, self.site_p, strict=True))
+
+    def _bloc_loss_rate(self, bloc: str) -> float:
+        ks = [k for k in self.armed if self.bloc_of[k] == bloc]
+        return sum(self.factions[k].loss_rate for k in ks) / max(len(ks), 1)
+
+    def dependence(self, backer: Backer) -> float:
+        """How much the client depends on this backer: its share of the client's resources."""
+        f = self.factions[backer.client]
+        support = sum(b.support for b in self.backers_of[backer.client])
+        own = f.p.base_income + self.site_income(f.key)
+        total = own + support
+        return backer.support / total if total > 0 else 0.0
+
+    # ================================================================== step
+    def step(self) -> None:
+        step = self.step_no
+        self._events(step)
+        self._support(step)
+        self._diplomacy(step)
+        if self.status == "war":
+            self._fighting(step)
+        else:
+            self._ceasefire_life(step)
+        self._learning()
+        self._check_end(step)
+        self.datacollector.collect(self)
+
+    def run(self) -> None:
+        """Run to the end of the scenario (or an earlier victory)."""
+        while self.running and self.step_no < self.weeks:
+            self.step()
+
+    # ------------------------------------------------------------------ 1. events
+    def _events(self, step: int) -> None:
+        self.initiatives = []
+        for e in self.events_by_step.get(step, ()):
+            for path, value in e.set.items():
+                self._set_param(path, value, scale=False)
+            for path, value in e.scale.items():
+                self._set_param(path, value, scale=True)
+            if e.set or e.scale:
+                changes = ", ".join([f"{p}={v:g}" for p, v in e.set.items()]
+                                    + [f"{p}x{v:g}" for p, v in e.scale.items()])
+                self.log("event", "scenario", "", reason=f"{e.description} ({changes})")
+            if e.initiative is not None:
+                self.initiatives.append(e)
+
+    def _set_param(self, path: str, value, scale: bool) -> None:
+        parts = path.split(".")
+        if parts[0] == "model":
+            target = self.mp
+        elif parts[0] == "sites":
+            target = self.site_p[self.site_index[parts[1]]]
+        else:
+            target = getattr(self, parts[0])[parts[1]].p
+        field = parts[-1]
+        setattr(target, field, getattr(target, field) * value if scale else value)
+        if parts[0] == "sites":
+            self._refresh_shares()
+
+    # ------------------------------------------------------------------ 2. support
+    def _support(self, step: int) -> None:
+        if not self.backers:
+            return
+        _, gain, loss = self.fronts()
+        hostile_sites = self._threatened_sites()
+        # decide simultaneously from last week's levels, then transfer
+        levels = {}
+        for b in self.backers.values():
+            bloc = self.bloc_of[b.client]
+            opposing = sum(o.support for o in self.backers.values()
+                           if self.bloc_of[o.client] != bloc)
+            own = self.bloc_effective(bloc)
+            rival = sum(self.bloc_effective(x) for x in self.blocs if x != bloc)
+            outgunned = max(rival / max(own + rival, 1e-9) - 0.5, 0.0)
+            distress = max(-self.momentum(bloc), 0.0) + outgunned
+            threatened = any(s in hostile_sites.get(bloc, ()) for s in b.p.red_lines)
+            was = b.red_line_active
+            levels[b.key] = b.decide_support(distress, opposing, threatened)
+            if b.red_line_active and not was:
+                self.log("escalation", b.key, ",".join(b.p.red_lines),
+                         value=levels[b.key], reason=f"red line threatened; capacity now "
+                                                     f"{b.capacity():.1f}/week")
+        for b in self.backers.values():
+            new = levels[b.key]
+            old = b.support
+            b.support = new
+            b.history.append(new)
+            b.spent += new
+            if new > old * 1.25 + 0.5 and not b.red_line_active:
+                self.log("escalation", b.key, b.client, value=new,
+                         reason=f"support {old:.1f} -> {new:.1f}/week")
+            client = self.factions[b.client]
+            arms = new * b.p.arms * b.p.efficiency
+            fighters = new * b.p.fighters * b.p.efficiency
+            if self.deal is not None and self.deal.withdrawal:
+                arms += fighters  # no new foreign fighters under a withdrawal clause
+                fighters = 0.0
+            if arms > 0:
+                due = step + b.p.arms_lag
+                client.pipeline[due] = client.pipeline.get(due, 0.0) + arms
+            if fighters > 0:
+                client.foreign[b.key] = client.foreign.get(b.key, 0.0) + fighters
+            client.money += new * b.p.money
+        mp = self.mp
+        for f in self.factions.values():
+            if not f.armed:
+                f.money = 0.0
+                continue
+            f.strength += f.pipeline.pop(step, 0.0)
+            f.strength += mp.recruitment * f.income()
+            f.strength *= 1.0 - mp.demobilisation
+            for b in f.foreign:
+                keep = 1.0 - mp.demobilisation
+                if self.deal is not None and self.deal.withdrawal:
+                    keep *= 0.85  # foreign forces leave over a few months
+                f.foreign[b] *= keep
+            f.money = 0.0
+        # backers' ceasefire preference from their client's unbiased prospects
+        for b in self.backers.values():
+            client = self.factions[b.client]
+            b.update_preference(self._unbiased_gain(client))
+
+    def _threatened_sites(self) -> dict[str, set[str]]:
+        """Per bloc, its sites that an enemy holds or borders (a red line is 'threatened')."""
+        out: dict[str, set[str]] = {b: set() for b in self.blocs}
+        for i, k in enumerate(self.site_keys):
+            owner = self.bloc_of[self.ctrl[i]]
+            for b in self.blocs:
+                if b != owner:
+                    out[b].add(k)  # lost
+                elif any(self.bloc_of[self.ctrl[j]] != b for j in self.neigh[i]):
+                    out[b].add(k)  # bordered by the enemy
+        return out
+
+    def _unbiased_gain(self, client: Faction) -> float:
+        v = self.view(client.key)
+        n = client.alpha + client.beta
+        neutral = (client.alpha - (client.alpha0 - client.p.belief_alpha)) / n
+        from dataclasses import replace
+
+        return gain_rate(replace(v, belief=min(max(neutral, 0.0), 1.0)))
+
+    # ------------------------------------------------------------------ 3. diplomacy
+    def _diplomacy(self, step: int) -> None:
+        if self.status == "ceasefire":
+            return
+        date = self.date(step)
+        views = {k: self.view(k) for k in self.factions}
+        table: list[Proposal] = []
+        # scheduled initiatives
+        for e in self.initiatives:
+            ini = e.initiative
+            med = self.mediators[ini.mediator]
+            table.append(self._mediator_proposal(med, step, ini.duration_weeks,
+                                                 ini.withdrawal, ini.political_share,
+                                                 ini.guarantor, scheduled=e.description))
+        # counter-proposals from last week
+        table.extend(self.pending)
+        self.pending = []
+        # endogenous mediator initiatives
+        for med in self.mediators.values():
+            if (step - med.last_proposal < med.p.proposal_interval or not med.active(date)
+                    or any(p.proposer == med.key for p in table)):
+                continue
+            if self.rng.random() >= med.p.activity:
+                continue
+            if med.p.patrons and not all(self.backers[b].preference > 0 for b in med.p.patrons):
+                continue
+            probe = self._mediator_proposal(med, step, None, None, None, None, probe=True)
+            surpluses = [self.factions[k].answer(views[k], probe).surplus for k in self.armed]
+            ok, est = med.sees_range(surpluses)
+            if ok:
+                table.append(self._mediator_proposal(
+                    med, step, None, None, None, None,
+                    note="sees a bargaining range: est. surplus "
+                         + ", ".join(f"{k} {e:+.3f}" for k, e in zip(self.armed, est,
+                                                                      strict=True))))
+        # factions that would rather freeze the line than fight on
+        if self.status == "war":
+            for k, f in self.factions.items():
+                if step - f.last_proposal < f.p.proposal_interval:
+                    continue
+                if any(p.proposer == k for p in table):
+                    continue
+                if wants_to_propose(views[k]):
+                    prop = f.own_terms(views[k], step, self._pid(), self._addressees(k))
+                    f.last_proposal = step
+                    self._announce(prop, views[k])
+                    table.append(prop)
+        if not table:
+            return
+        if self.status == "truce":  # during a truce only open-ended ceasefires are talked about
+            table = [p for p in table if p.open_ended]
+        # every addressee answers every proposal, from the same snapshot
+        answers: dict[int, dict[str, Decision]] = {}
+        counters: dict[str, Proposal] = {}
+        for prop in table:
+            answers[prop.id] = {}
+            for k in prop.addressees:
+                d = self.factions[k].answer(views[k], prop)
+                answers[prop.id][k] = d
+                self.log("response", k, prop.proposer, proposal_id=prop.id,
+                         accepted=d.answer is Answer.ACCEPT, value=d.surplus,
+                         reason=f"{d.answer.value}: {d.reason()}")
+                f = self.factions[k]
+                if (d.answer is Answer.COUNTER and k not in counters and self.status == "war"
+                        and step - f.last_proposal >= f.p.proposal_interval):
+                    counters[k] = f.own_terms(views[k], step + 1, self._pid(),
+                                              self._addressees(k), counter_to=prop.id)
+                    f.last_proposal = step
+        # a ceasefire comes into force when every armed faction accepts the same proposal
+        agreed = [p for p in table
+                  if all(k == p.proposer or (k in answers[p.id]
+                                             and answers[p.id][k].answer is Answer.ACCEPT)
+                         for k in self.armed)]
+        if agreed:
+            agreed.sort(key=lambda p: (not p.open_ended, p.id))
+            self._start_deal(agreed[0], step)
+        else:
+            for k, prop in counters.items():
+                self._announce(prop, views[k])
+                self.pending.append(prop)
+
+    def _pid(self) -> int:
+        pid = self.next_pid
+        self.next_pid += 1
+        return pid
+
+    def _addressees(self, proposer: str) -> tuple[str, ...]:
+        return tuple(k for k in self.factions if k != proposer)
+
+    def _announce(self, prop: Proposal, view: FactionView) -> None:
+        self.counts["proposals"] += 1
+        fight, _ = value_of_fighting(view)
+        what = "counter-proposal" if prop.counter_to else "proposal"
+        self.log("proposal", prop.proposer, "all", proposal_id=prop.id, value=view.momentum,
+                 reason=f"{what}: {prop.describe()} | momentum {view.momentum:+.3f}, "
+                        f"fight {fight:.3f} < freeze")
+
+    def _mediator_proposal(self, med: Mediator, step: int, duration, withdrawal, political,
+                           guarantor, scheduled: str = "", note: str = "",
+                           probe: bool = False) -> Proposal:
+        p = med.p
+        withdrawal = p.withdrawal if withdrawal is None else withdrawal
+        if guarantor is None and p.guarantee_forces > 0:
+            guarantor = med.key
+        monitoring = self._monitoring(guarantor)
+        inducement = []
+        for k, f in self.factions.items():
+            pull = sum(self.backers[b].p.leverage * self.dependence(self.backers[b])
+                       for b in p.patrons if self.backers[b].client == k)
+            inducement.append((k, med.inducement(f, pull)))
+        prop = Proposal(
+            id=0 if probe else self._pid(), proposer=med.key,
+            kind="joint" if p.patrons else "mediator", step=step,
+            addressees=tuple(self.factions), duration=duration, withdrawal=withdrawal,
+            political=med.political(self.blocs, political), guarantor=guarantor,
+            monitoring=monitoring, inducement=tuple(inducement),
+        )
+        if not probe:
+            med.last_proposal = step
+            self.counts["proposals"] += 1
+            why = f"scheduled: {scheduled}" if scheduled else note
+            self.log("proposal", med.key, "all", proposal_id=prop.id,
+                     reason=f"{prop.describe()} | {why}")
+        return prop
+
+    def _monitoring(self, guarantor: str | None) -> float:
+        if guarantor is None:
+            return 0.0
+        if guarantor in self.backers:
+            b = self.backers[guarantor]
+            forces, cred = b.p.guarantee_forces * (1 - b.fatigue), 1.0
+        else:
+            m = self.mediators[guarantor]
+            forces, cred = m.p.guarantee_forces, m.p.credibility
+        return cred * forces / (forces + self.mp.monitoring_scale)
+
+    def _start_deal(self, prop: Proposal, step: int) -> None:
+        for site, bloc in prop.returns:
+            i = self.site_index[site]
+            if self.bloc_of[self.ctrl[i]] != bloc:
+                new = next(k for k in self.armed if self.bloc_of[k] == bloc)
+                self.log("handover", new, site, proposal_id=prop.id,
+                         reason=f"{site} returned to {new} under proposal {prop.id}")
+                self.ctrl[i] = new
+        self._refresh_shares()
+        self.deal, self.deal_start = prop, step
+        self.monitoring = prop.monitoring
+        if prop.open_ended:
+            self.status = "ceasefire"
+            self.counts["ceasefires"] += 1
+            if self.first_ceasefire is None:
+                self.first_ceasefire = step
+                self.ceasefire_by = (prop.proposer, prop.kind)
+            kind = "ceasefire"
+        else:
+            self.status = "truce"
+            self.counts["truces"] += 1
+            kind = "truce"
+        self.log(kind, prop.proposer, "all", proposal_id=prop.id, accepted=True,
+                 reason=f"in force: {prop.describe()}; accepted by every armed faction")
+
+    # ------------------------------------------------------------------ 4. fighting
+    def _fighting(self, step: int) -> None:
+        hostile, _, _ = self.fronts()
+        if not hostile:
+            return
+        mp = self.mp
+        m = mp.decisiveness
+        eff = {k: self.factions[k].effective for k in self.armed}
+        # allocation: each faction spreads its effective strength over its fronts by stake
+        weights: dict[str, list[tuple[int, float]]] = {k: [] for k in self.armed}
+        for e, (a, b) in enumerate(hostile):
+            stake = self.site_p[a].value + self.site_p[b].value
+            weights[self.ctrl[a]].append((e, stake))
+            weights[self.ctrl[b]].append((e, stake))
+        alloc: dict[tuple[int, str], float] = {}
+        for k, ws in weights.items():
+            total = sum(w for _, w in ws)
+            for e, w in ws:
+                alloc[(e, k)] = eff[k] * w / total if total > 0 else 0.0
+        bloc_eff = {b: self.bloc_effective(b) for b in self.blocs}
+        deterrent = self._deterrence()
+        # attack decisions, all from the same state
+        plans = []
+        for e, (a, b) in enumerate(hostile):
+            best = None
+            for src, dst in ((a, b), (b, a)):
+                att, dfn = self.ctrl[src], self.ctrl[dst]
+                fa, fd = alloc[(e, att)], alloc[(e, dfn)]
+                if fa <= 0:
+                    continue
+                ba = self.bloc_of[att]
+                bd = self.bloc_of[dfn]
+                anticipated = fd + deterrent.get((self.site_keys[dst], ba), 0.0)
+                local = fa / max(self.site_p[dst].defence * anticipated, 1e-9)
+                glob = bloc_eff[ba] / max(bloc_eff[bd], 1e-9)
+                p = self.factions[att].belief
+                odds = p / max(1 - p, 1e-9) * (local / max(glob, 1e-9)) ** m
+                believed = odds / (1 + odds)
+                if believed >= self.factions[att].p.attack_threshold and (
+                        best is None or believed > best[0]):
+                    best = (believed, src, dst, fa, fd)
+            if best is not None:
+                plans.append((e, *best))
+        # battles
+        lost_by_backer: dict[str, float] = {}
+        for _e, believed, src, dst, fa, fd in plans:
+            att, dfn = self.ctrl[src], self.ctrl[dst]
+            if self.bloc_of[att] == self.bloc_of[dfn]:
+                continue  # the site changed hands earlier this week
+            fa = min(fa, self.factions[att].effective)
+            fd = min(fd, self.factions[dfn].effective)
+            num = fa**m
+            den = num + (self.site_p[dst].defence * fd) ** m
+            p_win = num / den if den > 0 else 1.0
+            won = self.rng.random() < p_win
+            A, D = self.factions[att], self.factions[dfn]
+            la = A.lose(fa * (mp.attrition_win if won else mp.attrition_loss))
+            ld = D.lose(fd * (mp.attrition_loss if won else mp.attrition_win))
+            for lost in (la, ld):
+                for b, n in lost.items():
+                    if b != "own":
+                        lost_by_backer[b] = lost_by_backer.get(b, 0.0) + n
+            A.battles += 1
+            D.battles += 1
+            if won:
+                A.wins += 1
+                self.ctrl[dst] = att
+                self.last_capture = step
+                self._refresh_shares()
+                self.log("capture", att, self.site_keys[dst], value=p_win,
+                         reason=f"took {self.site_keys[dst]} from {dfn}: engaged {fa:.1f} vs "
+                                f"{fd:.1f} (defence x{self.site_p[dst].defence:g}), "
+                                f"P(win) {p_win:.2f}, believed {believed:.2f}")
+            else:
+                D.wins += 1
+                self.log("battle", att, self.site_keys[dst], value=p_win,
+                         reason=f"attack on {self.site_keys[dst]} repelled by {dfn}: engaged "
+                                f"{fa:.1f} vs {fd:.1f}, P(win) {p_win:.2f}, believed "
+                                f"{believed:.2f}")
+        for b in self.backers.values():
+            b.tire(lost_by_backer.get(b.key, 0.0))
+
+    def _deterrence(self) -> dict[tuple[str, str], float]:
+        """Extra defence an attacker of bloc X expects at a red-line site of a rival backer."""
+        out: dict[tuple[str, str], float] = {}
+        for b in self.backers.values():
+            if not b.p.red_lines or b.p.red_line_capacity <= 0:
+                continue
+            surge = (b.p.red_line_capacity * b.p.red_line_credibility * b.p.efficiency
+                     * (b.p.arms + b.p.fighters) * self.mp.red_line_weeks)
+            for s in b.p.red_lines:
+                for bloc in self.blocs:
+                    if bloc != self.bloc_of[b.client]:
+                        out[(s, bloc)] = out.get((s, bloc), 0.0) + surge
+        return out
+
+    # ------------------------------------------------------------------ 4'. ceasefire life
+    def _ceasefire_life(self, step: int) -> None:
+        deal = self.deal
+        assert deal is not None
+        for b in self.backers.values():
+            b.tire(0.0)
+        if not deal.open_ended and step - self.deal_start >= deal.duration:
+            self.log("truce_end", deal.proposer, "all", proposal_id=deal.id,
+                     reason=f"{deal.duration}-week truce expired; war resumes")
+            self._end_deal()
+            return
+        mp = self.mp
+        g = self._guarantor_monitoring()
+        # commitment problem: does defecting now beat keeping the deal?
+        for k in self.armed:
+            v = self.view(k)
+            fight, _ = value_of_fighting(v)
+            pol = deal.political_share(v.bloc)
+            w = mp.political_value if pol is not None else 0.0
+            keep = (1 - w) * v.share + w * (pol or 0.0) + v.pressure + mp.enforcement * g
+            if fight > keep + mp.defection_margin:
+                self.counts["breakdowns"] += 1
+                self.log("breakdown", k, "all", proposal_id=deal.id, value=fight - keep,
+                         reason=f"defects: fight {fight:.3f} > keep {keep:.3f} + margin "
+                                f"{mp.defection_margin:.3f} (monitoring {g:.2f})")
+                self._end_deal()
+                return
+        # spoilers
+        for k in self.armed:
+            rate = self.factions[k].p.spoiler_rate * (1 - g)
+            if rate > 0 and self.rng.random() < rate:
+                self.counts["incidents"] += 1
+                broke = self.rng.random() < mp.incident_breakdown
+                self.log("incident", k, "all", proposal_id=deal.id, accepted=None,
+                         reason=f"spoiler incident (p={rate:.3f}/week, monitoring {g:.2f})"
+                                + ("; the ceasefire breaks down" if broke else "; contained"))
+                if broke:
+                    self.counts["breakdowns"] += 1
+                    self.log("breakdown", k, "all", proposal_id=deal.id,
+                             reason="incident escalated")
+                    self._end_deal()
+                    return
+
+    def _guarantor_monitoring(self) -> float:
+        return self._monitoring(self.deal.guarantor) if self.deal else 0.0
+
+    def _end_deal(self) -> None:
+        self.status = "war"
+        self.deal = None
+        self.monitoring = 0.0
+
+    # ------------------------------------------------------------------ 5. learning
+    def _learning(self) -> None:
+        mem = self.mp.belief_memory
+        for k in self.armed:
+            f = self.factions[k]
+            lost = max(f._last_eff - f.effective, 0.0) if hasattr(f, "_last_eff") else 0.0
+            f.loss_rate = 0.7 * f.loss_rate + 0.3 * (lost / max(f._last_eff, 1e-9)
+                                                     if hasattr(f, "_last_eff") else 0.0)
+            f._last_eff = f.effective
+        # political wings learn from their bloc's battles
+        for k, f in self.factions.items():
+            if not f.armed:
+                same = [self.factions[a] for a in self.armed if self.bloc_of[a] == f.bloc]
+                f.battles = sum(a.battles for a in same)
+                f.wins = sum(a.wins for a in same)
+        for f in self.factions.values():
+            f.learn(mem)
+
+    # ------------------------------------------------------------------ 6. end
+    def _check_end(self, step: int) -> None:
+        for b in self.blocs:
+            self.share_history[b].append(self._bshare[b])
+        mp = self.mp
+        for b in self.blocs:
+            lost_capital = [k for k in self.armed if self.bloc_of[k] != b
+                            and self.factions[k].p.capital is not None
+                            and self.site_bloc(self.factions[k].p.capital) == b]
+            if self._bshare[b] >= mp.victory_share or lost_capital:
+                winner = max((k for k in self.armed if self.bloc_of[k] == b),
+                             key=lambda k: self._fshare.get(k, 0.0))
+                self.victor = winner
+                why = (f"holds {self._bshare[b]:.0%} of value" if not lost_capital
+                       else f"took the capital of {', '.join(lost_capital)}")
+                self.log("victory", winner, "all", reason=f"military victory: {why}")
+                self.running = False
+                return
+        if step >= self.weeks:
+            self.running = False
+
+    # ================================================================== records
+    def log(self, kind: str, actor: str, target: str, *, proposal_id: int | None = None,
+            accepted: bool | None = None, value: float | None = None, reason: str = "") -> None:
+        self.datacollector.add_table_row("events", {
+            "step": self.step_no, "kind": kind, "actor": actor, "target": target,
+            "proposal_id": proposal_id, "accepted": accepted,
+            "value": None if value is None else float(value), "reason": reason,
+        })
+
+    def outcome(self) -> str:
+        """The run's outcome class."""
+        if self.victor is not None:
+            return f"victory:{self.victor}"
+        step = self.step_no
+        if self.status == "ceasefire":
+            held = step - self.deal_start
+            return "durable_ceasefire" if held >= self.mp.durable_weeks else "fragile_ceasefire"
+        if step - self.last_capture >= self.mp.stalemate_weeks and self.status == "war":
+            return "stalemate"
+        return "ongoing"
+
+
+# ---------------------------------------------------------------------- helpers
+class _Mutable:
+    """A plain attribute bag of parameters that events may change."""
+
+    def __init__(self, d: dict) -> None:
+        self.__dict__.update(d)
+
+
+def _control(m: NegotiationModel, key: str) -> float:
+    return m.control_share(key)
+
+
+def _strength(m: NegotiationModel, key: str) -> float:
+    return m.factions[key].effective
+
+
+def _belief(m: NegotiationModel, key: str) -> float:
+    return m.factions[key].belief
+
+
+def _support(m: NegotiationModel, key: str) -> float:
+    return m.backers[key].support
+
+
+def _foreign_share(m: NegotiationModel, bloc: str, same: bool) -> float:
+    num = den = 0.0
+    for k in m.armed:
+        if (m.bloc_of[k] == bloc) != same:
+            continue
+        f = m.factions[k]
+        num += sum(f.foreign.values())
+        den += f.effective
+    return num / den if den > 0 else 0.0
+
+

@@ -1,0 +1,298 @@
+"""Proposals, answers and the valuations behind every decision.
+
+Decisions are pure functions of a frozen :class:`FactionView` (what a faction may know) and a
+:class:`Proposal`; they return a :class:`Decision` carrying the numbers behind it. The model builds
+views; agents call these functions. Values are per-week averages over the faction's horizon, in
+shares of total site value, so every term reads the same way: "worth x of the country per week".
+
+Value of fighting on = expected control over the horizon (belief and projected strength) - war cost.
+Value of a proposal = value kept under its line (and political share), weighed by the chance it
+holds, - audience cost of conceding while advancing + backers' pressure + mediator's inducement +
+value of the rival's foreign forces leaving. Accept when the proposal is worth at least fighting on.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+__all__ = [
+    "Answer",
+    "Decision",
+    "FactionView",
+    "Proposal",
+    "discount_sums",
+    "evaluate",
+    "freeze_value",
+    "projected_belief",
+    "value_of_fighting",
+    "wants_to_propose",
+]
+
+
+class Answer(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    COUNTER = "counter"
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """Terms put on the table by a mediator or a faction.
+
+    ``returns``: sites whose control passes to the named faction when the deal starts.
+    ``duration``: weeks of a short truce, or None for an open-ended ceasefire.
+    ``political``: bloc -> share of the political settlement.
+    ``inducement``: faction -> per-week value of the proposer's inducements and sanctions.
+    """
+
+    id: int
+    proposer: str
+    kind: str  # "mediator", "faction" or "joint"
+    step: int
+    addressees: tuple[str, ...]
+    duration: int | None = None
+    returns: tuple[tuple[str, str], ...] = ()
+    withdrawal: bool = False
+    political: tuple[tuple[str, float], ...] = ()
+    guarantor: str | None = None
+    monitoring: float = 0.0
+    inducement: tuple[tuple[str, float], ...] = ()
+    counter_to: int | None = None
+
+    @property
+    def open_ended(self) -> bool:
+        return self.duration is None
+
+    def political_share(self, bloc: str) -> float | None:
+        for b, s in self.political:
+            if b == bloc:
+                return s
+        return None
+
+    def inducement_for(self, faction: str) -> float:
+        for f, v in self.inducement:
+            if f == faction:
+                return v
+        return 0.0
+
+    def describe(self) -> str:
+        parts = ["open-ended ceasefire" if self.open_ended else f"{self.duration}-week truce"]
+        parts.append(
+            "line: " + (", ".join(f"{s}->{f}" for s, f in self.returns) if self.returns
+                        else "freeze")
+        )
+        if self.withdrawal:
+            parts.append("foreign forces withdraw")
+        if self.political:
+            parts.append("political " + "/".join(f"{b} {s:.2f}" for b, s in self.political))
+        if self.guarantor:
+            parts.append(f"guarantor {self.guarantor}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class FactionView:
+    """What a faction knows when it decides: its own state, beliefs and the pressure on it.
+
+    share: its bloc's share of total value; momentum: change of that share over the momentum
+    window; belief: believed chance of winning a battle (prior shifted by optimism, updated by
+    battles); ratio_now / ratio_proj: its bloc's effective strength over the rival's, now and
+    projected half a horizon ahead from the support it expects; front_gain / front_loss: value
+    shares of enemy / own sites on the fronts; pressure: its backers' pull toward a deal
+    (dependence-weighted, + wants a deal); hazard: weekly chance it expects a deal to break
+    without monitoring; foreign_own / foreign_rival: shares of its own / the rival's effective
+    strength that are foreign fighters.
+    """
+
+    faction: str
+    bloc: str
+    share: float
+    momentum: float
+    belief: float
+    ratio_now: float
+    ratio_proj: float
+    front_gain: float
+    front_loss: float
+    war_cost: float
+    audience_cost: float
+    min_share: float
+    discount: float
+    horizon: int
+    tempo: float
+    decisiveness: float
+    political_value: float
+    withdrawal_value: float
+    truce_max_weeks: int
+    pressure: float = 0.0
+    hazard: float = 0.0
+    foreign_own: float = 0.0
+    foreign_rival: float = 0.0
+    site_values: tuple[tuple[str, str, float], ...] = field(default=())  # (site, bloc, share)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    answer: Answer
+    fight: float
+    deal: float
+    terms: dict[str, float]
+
+    @property
+    def surplus(self) -> float:
+        return self.deal - self.fight
+
+    def reason(self) -> str:
+        rel = ">=" if self.deal >= self.fight else "<"
+        bits = ", ".join(f"{k} {v:+.3f}" for k, v in self.terms.items() if abs(v) >= 5e-4)
+        return f"deal {self.deal:.3f} {rel} fight {self.fight:.3f} [{bits}]"
+
+
+@lru_cache(maxsize=512)
+def discount_sums(discount: float, horizon: int, delay: int = 0) -> tuple[float, float, float]:
+    """(sum d^t, sum t d^t, sum_{t>delay} (t-delay) d^t) for t = 1..horizon."""
+    d1 = d2 = d3 = 0.0
+    w = 1.0
+    for t in range(1, horizon + 1):
+        w *= discount
+        d1 += w
+        d2 += t * w
+        if t > delay:
+            d3 += (t - delay) * w
+    return d1, d2, d3
+
+
+def projected_belief(v: FactionView) -> float:
+    """Belief in winning a battle, shifted by the projected change of relative strength.
+
+    The odds of the belief move with (projected ratio / current ratio)^m, as in the contest
+    success function: a side that expects its support to grow expects to win more.
+    """
+    p = min(max(v.belief, 1e-6), 1 - 1e-6)
+    if v.ratio_now <= 0 or v.ratio_proj <= 0:
+        return p
+    odds = p / (1 - p) * (v.ratio_proj / v.ratio_now) ** v.decisiveness
+    return odds / (1 + odds)
+
+
+def gain_rate(v: FactionView) -> float:
+    """Expected weekly change of its value share if the war goes on."""
+    p = projected_belief(v)
+    edge = 2 * p - 1
+    return v.tempo * edge * (v.front_gain if edge > 0 else v.front_loss)
+
+
+def value_of_fighting(v: FactionView) -> tuple[float, dict[str, float]]:
+    """Per-week value of fighting on over the horizon, and its parts."""
+    d1, d2, _ = discount_sums(v.discount, v.horizon)
+    g = gain_rate(v)
+    expected = min(max(v.share + g * d2 / d1, 0.0), 1.0)
+    return expected - v.war_cost, {"gain": expected - v.share, "war_cost": -v.war_cost}
+
+
+def _line_share(v: FactionView, p: Proposal) -> float:
+    if not p.returns:
+        return v.share
+    owner = {s: b for s, b, _ in v.site_values}
+    val = {s: x for s, _, x in v.site_values}
+    share = v.share
+    for site, to_bloc in p.returns:
+        if site not in owner:
+            continue
+        if owner[site] == v.bloc and to_bloc != v.bloc:
+            share -= val[site]
+        elif owner[site] != v.bloc and to_bloc == v.bloc:
+            share += val[site]
+    return share
+
+
+def evaluate(v: FactionView, p: Proposal) -> Decision:
+    """Value a proposal against fighting on and answer it.
+
+    Returns ACCEPT when the proposal is worth at least fighting on and meets the faction's aims;
+    otherwise REJECT, or COUNTER when the faction would still prefer a deal on its own terms
+    (freezing today's line is worth more than fighting on).
+    """
+    fight, fparts = value_of_fighting(v)
+    d1, d2, d3 = discount_sums(v.discount, v.horizon)
+    line = _line_share(v, p)
+    pol = p.political_share(v.bloc)
+    w = v.political_value if pol is not None else 0.0
+    held = (1 - w) * line + w * (pol if pol is not None else 0.0)
+    g = gain_rate(v)
+    if p.open_ended:
+        # the chance it still holds, averaged over the horizon; monitoring damps incidents
+        hold = _mean_survival(v.hazard * (1 - p.monitoring), v.discount, v.horizon)
+        base = hold * held + (1 - hold) * (line - v.war_cost)
+        scale = 1.0
+    else:
+        k = min(p.duration, v.horizon)
+        dk = discount_sums(v.discount, k)[0]
+        _, _, shifted = discount_sums(v.discount, v.horizon, k)
+        # truce for k weeks at the line, then war goes on from there
+        base = (dk * line + (d1 - dk) * (line - v.war_cost) + g * shifted) / d1
+        base = min(base, 1.0)
+        scale = k / v.horizon
+    audience = -v.audience_cost * max(v.momentum, 0.0) * scale
+    pressure = v.pressure * scale
+    inducement = p.inducement_for(v.faction) * scale
+    withdrawal = v.withdrawal_value * (v.foreign_rival - v.foreign_own) if p.withdrawal else 0.0
+    deal = base + audience + pressure + inducement + withdrawal
+    terms = {
+        "share": v.share,
+        "momentum": v.momentum,
+        "belief": v.belief,
+        "line": line - v.share,
+        **fparts,
+        "audience": audience,
+        "pressure": pressure,
+        "inducement": inducement,
+        "withdrawal": withdrawal,
+    }
+    meets_aims = held + 1e-9 >= v.min_share
+    if deal >= fight and meets_aims:
+        answer = Answer.ACCEPT
+    elif freeze_value(v) >= fight:
+        answer = Answer.COUNTER  # it wants a deal, on its own terms
+    else:
+        answer = Answer.REJECT
+    return Decision(answer, fight, deal, terms)
+
+
+def freeze_value(v: FactionView) -> float:
+    """Per-week value of freezing today's line for good, as the faction itself would propose it."""
+    hold = _mean_survival(v.hazard, v.discount, v.horizon)
+    return (hold * v.share + (1 - hold) * (v.share - v.war_cost)
+            - v.audience_cost * max(v.momentum, 0.0) + v.pressure)
+
+
+def wants_to_propose(v: FactionView) -> bool:
+    """A faction proposes when fighting on is worth less than freezing today's line."""
+    return freeze_value(v) > value_of_fighting(v)[0]
+
+
+def _mean_survival(hazard: float, discount: float, horizon: int) -> float:
+    """Discount-weighted mean of (1 - hazard)^t over the horizon."""
+    if hazard <= 0:
+        return 1.0
+    d1 = discount_sums(discount, horizon)[0]
+    q = (1 - hazard) * discount
+    total = q * (1 - q**horizon) / (1 - q) if q != 1 else float(horizon)
+    return total / d1
+
+
+def concession(elapsed: int, weeks: int, exponent: float) -> float:
+    """Share of its aims a faction still demands after `elapsed` weeks of proposing.
+
+    1 at the start, 0 after `weeks`; exponent < 1 concedes late (boulware), > 1 early
+    (conceder), as the time-dependent tactics of automated negotiation.
+    """
+    x = min(max(elapsed / weeks, 0.0), 1.0)
+    return 1.0 - x ** (1.0 / exponent) if exponent > 0 else 0.0
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))

@@ -1,0 +1,375 @@
+"""Many runs: seeds, chunks, any ``concurrent.futures.Executor``, tables streamed to disk.
+
+Every run's seed is drawn in the parent from ``SeedSequence(seed).spawn(runs)``, so a run's
+result depends only on (scenario, seed, run index): never on the executor, the number of workers
+or the chunk size. Work goes out in chunks of runs; each finished chunk is written atomically as
+Parquet part files (``parts/``), and the final tables are assembled from the parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.model import NegotiationModel
+from sim.scenario import Scenario
+
+__all__ = [
+    "Chunk",
+    "Results",
+    "run_chunk",
+    "run_one",
+    "run_replicates",
+    "run_seeds",
+]
+
+TABLES = ("runs", "steps", "events", "failures")
+
+
+def run_seeds(seed: int, runs: int) -> list[int]:
+    """One 63-bit seed per replicate, from ``SeedSequence(seed).spawn(runs)``."""
+    children = np.random.SeedSequence(seed).spawn(runs)
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+class Results:
+    """The tables of a set of runs: ``runs``, ``steps``, ``events`` (and ``failures``).
+
+    In memory, or backed by a results folder (tables are read from disk when first used).
+    """
+
+    def __init__(self, runs=None, steps=None, events=None, failures=None,
+                 folder: str | Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self._tabs = {"runs": runs, "steps": steps, "events": events, "failures": failures}
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Results:
+        return cls(folder=folder)
+
+    def _get(self, name: str) -> pd.DataFrame:
+        if self._tabs[name] is None:
+            p = self.folder / f"{name}.parquet" if self.folder else None
+            if p is not None and p.exists():
+                self._tabs[name] = pd.read_parquet(p)
+            else:
+                self._tabs[name] = pd.DataFrame(
+                    columns=["point", "run", "seed", "error", "traceback"]
+                    if name == "failures" else [])
+        return self._tabs[name]
+
+    runs = property(lambda self: self._get("runs"))
+    steps = property(lambda self: self._get("steps"))
+    events = property(lambda self: self._get("events"))
+    failures = property(lambda self: self._get("failures"))
+
+    @property
+    def manifest(self) -> dict:
+        if self.folder is None or not (self.folder / "manifest.json").exists():
+            return {}
+        return json.loads((self.folder / "manifest.json").read_text())
+
+
+# ---------------------------------------------------------------------- one run
+def run_one(scenario: Scenario, run: int, seed: int, steps: int | None = None,
+            model_cls: type[NegotiationModel] = NegotiationModel):
+    """Simulate one replicate; return (runs row, steps table, events table)."""
+    m = model_cls(scenario, rng=seed, steps=steps)
+    m.run()
+    start = np.datetime64(scenario.model.start_date, "D")
+    dc = m.datacollector
+    st = pd.DataFrame(dc.model_vars)
+    n = len(st)
+    st.insert(0, "step", np.arange(n, dtype=np.int32))
+    st.insert(0, "run", np.full(n, run, dtype=np.int32))
+    st.insert(2, "date", (start + st["step"].to_numpy().astype("timedelta64[W]")).astype(
+        "datetime64[ms]"))
+    ev = pd.DataFrame(dc.tables["events"], columns=list(dc.tables["events"])).astype(
+        {"step": "int32", "proposal_id": "Int64", "accepted": "boolean", "value": "float64",
+         "kind": "str", "actor": "str", "target": "str", "reason": "str"})
+    ev.insert(0, "run", np.full(len(ev), run, dtype=np.int32))
+    ev.insert(2, "date", (start + ev["step"].to_numpy().astype("int64").astype(
+        "timedelta64[W]")).astype("datetime64[ms]"))
+    st["status"] = st["status"].astype("str")
+    row = _run_row(m, run, seed)
+    return row, st, ev
+
+
+def _run_row(m: NegotiationModel, run: int, seed: int) -> dict:
+    first = m.first_ceasefire
+    row = {
+        "run": run,
+        "seed": seed,
+        "outcome": m.outcome(),
+        "weeks": m.step_no,
+        "final_status": m.status,
+        "first_ceasefire_step": first,
+        "first_ceasefire_date": (pd.Timestamp(m.date(first)) if first is not None else pd.NaT),
+        "ceasefire_proposer": m.ceasefire_by[0] if m.ceasefire_by else None,
+        "ceasefire_proposer_kind": m.ceasefire_by[1] if m.ceasefire_by else None,
+        "n_truces": m.counts["truces"],
+        "n_ceasefires": m.counts["ceasefires"],
+        "n_breakdowns": m.counts["breakdowns"],
+        "n_incidents": m.counts["incidents"],
+        "n_proposals": m.counts["proposals"],
+        "last_capture_step": m.last_capture,
+    }
+    for k in m.armed:
+        row[f"control_{k}"] = m.control_share(k)
+    for k in m.armed:
+        row[f"losses_{k}"] = m.factions[k].losses_total
+    for k, b in m.backers.items():
+        row[f"support_{k}"] = b.spent
+    return row
+
+
+# ---------------------------------------------------------------------- chunks
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of work: some replicates of one scenario (one sweep point)."""
+
+    scenario: Scenario
+    point: int
+    index: int
+    runs: tuple[int, ...]
+    seeds: tuple[int, ...]
+    steps: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.point:05d}-{self.index:05d}"
+
+
+def run_chunk(chunk: Chunk) -> dict[str, pd.DataFrame]:
+    """Run a chunk; a run that raises becomes a row of the failures table."""
+    rows, steps, events, fails = [], [], [], []
+    for run, seed in zip(chunk.runs, chunk.seeds, strict=True):
+        try:
+            row, st, ev = run_one(chunk.scenario, run, seed, chunk.steps)
+        except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+            fails.append({"point": chunk.point, "run": run, "seed": seed,
+                          "error": f"{type(exc).__name__}: {exc}",
+                          "traceback": traceback.format_exc()})
+            continue
+        rows.append(row)
+        steps.append(st)
+        events.append(ev)
+    runs = pd.DataFrame(rows)
+    if len(runs):
+        runs = runs.astype({"first_ceasefire_step": "Int64", "ceasefire_proposer": "str",
+                            "ceasefire_proposer_kind": "str", "outcome": "str",
+                            "final_status": "str", "seed": "uint64"})
+        runs["first_ceasefire_date"] = pd.to_datetime(runs["first_ceasefire_date"]).astype(
+            "datetime64[ms]")
+    out = {
+        "runs": runs,
+        "steps": pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(),
+        "events": pd.concat(events, ignore_index=True) if events else pd.DataFrame(),
+        "failures": pd.DataFrame(fails, columns=["point", "run", "seed", "error", "traceback"]),
+    }
+    return out
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def atomic_json(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def write_parts(parts_dir: Path, chunk_name: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Write one chunk's tables; the 'done' marker goes last, so a chunk is all or nothing."""
+    for t in TABLES:
+        _atomic_parquet(tables[t], parts_dir / f"{t}-{chunk_name}.parquet")
+    (parts_dir / f"done-{chunk_name}").touch()
+
+
+def done_chunks(parts_dir: Path) -> set[str]:
+    return {p.name[5:] for p in parts_dir.glob("done-*")}
+
+
+def assemble(parts_dir: Path, names: Sequence[str], out_dir: Path,
+             point_column: bool = False) -> None:
+    """Stream part files (in chunk order) into the final tables, one part in memory at a time."""
+    for t in TABLES:
+        files = [parts_dir / f"{t}-{n}.parquet" for n in names]
+        schemas = [pq.read_schema(f) for f in files]
+        schemas = [sc for sc in schemas if len(sc.names) and not _all_null_empty(sc)]
+        target = out_dir / f"{t}.parquet"
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        if not schemas:
+            empty = pd.DataFrame(columns=["point", "run", "seed", "error", "traceback"]
+                                 if t == "failures" else [])
+            empty.to_parquet(tmp, index=False)
+            os.replace(tmp, target)
+            continue
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        schema = pa.schema([fl.with_type(pa.string()) if pa.types.is_null(fl.type) else fl
+                            for fl in schema])
+        if not point_column and t != "failures" and "point" in schema.names:
+            schema = schema.remove(schema.get_field_index("point"))
+        schema = schema.with_metadata(schemas[0].metadata or {})
+        with pq.ParquetWriter(tmp, schema) as w:
+            for f in files:
+                tab = pq.read_table(f)
+                if tab.num_rows == 0:
+                    continue
+                tab = tab.replace_schema_metadata(None)
+                if "point" in tab.column_names and "point" not in schema.names:
+                    tab = tab.drop_columns("point")
+                tab = pa.table({n: _cast(tab, n, schema.field(n).type) for n in schema.names},
+                               schema=schema)
+                w.write_table(tab)
+        os.replace(tmp, target)
+
+
+def _all_null_empty(schema: pa.Schema) -> bool:
+    return all(pa.types.is_null(f.type) for f in schema)
+
+
+def _cast(tab: pa.Table, name: str, typ: pa.DataType):
+    if name not in tab.column_names:
+        return pa.nulls(tab.num_rows, typ)
+    return tab.column(name).cast(typ)
+
+
+# ---------------------------------------------------------------------- executors
+def default_executor(jobs: int) -> Executor | None:
+    """None (run in this process) for one job, else a spawn-based process pool."""
+    if jobs <= 1:
+        return None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def chunk_size_for(runs: int, jobs: int) -> int:
+    """Tens to hundreds of runs per task: enough to amortise overhead, small enough to balance."""
+    return max(10, min(200, math.ceil(runs / max(jobs * 4, 1))))
+
+
+class Interrupted(Exception):
+    """Stopped by the user; finished chunks are kept on disk."""
+
+    def __init__(self, done: int, total: int, out: Path | None):
+        self.done, self.total, self.out = done, total, out
+        super().__init__(f"interrupted after {done} of {total} chunks")
+
+
+def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Path | None,
+            progress: Callable[[int], None] | None = None,
+            point_column: bool = False) -> dict[str, pd.DataFrame]:
+    """Run chunks (skipping those already on disk).
+
+    With `parts_dir`, each finished chunk is written there and nothing is kept in memory (call
+    :func:`assemble`); without, the tables are returned.
+    """
+    kept: dict[str, dict[str, pd.DataFrame]] = {}
+    todo = list(chunks)
+    if parts_dir is not None:
+        parts_dir.mkdir(parents=True, exist_ok=True)
+        finished = done_chunks(parts_dir)
+        if progress:
+            progress(sum(len(c.runs) for c in todo if c.name in finished))
+        todo = [c for c in todo if c.name not in finished]
+
+    def _store(c: Chunk, tables: dict[str, pd.DataFrame]) -> None:
+        for t in ("runs", "steps", "events"):
+            if len(tables[t]):
+                tables[t].insert(0, "point", c.point)
+        if parts_dir is not None:
+            write_parts(parts_dir, c.name, tables)
+        else:
+            kept[c.name] = tables
+        if progress:
+            progress(len(c.runs))
+
+    done = len(chunks) - len(todo)
+    try:
+        if executor is None:
+            for c in todo:
+                _store(c, run_chunk(c))
+                done += 1
+        else:
+            futures: dict[Future, Chunk] = {executor.submit(run_chunk, c): c for c in todo}
+            pending = set(futures)
+            while pending:
+                finished_now, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished_now:
+                    _store(futures[f], f.result())
+                    done += 1
+    except KeyboardInterrupt:
+        if executor is not None:
+            with contextlib.suppress(Exception):
+                executor.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted(done, len(chunks), parts_dir.parent if parts_dir else None) from None
+    names = [c.name for c in chunks]
+    if parts_dir is not None:
+        return {}
+    out = {}
+    for t in TABLES:
+        frames = [kept[n][t] for n in names if len(kept[n][t].columns)]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not point_column and "point" in df.columns and t != "failures":
+            df = df.drop(columns="point")
+        out[t] = df
+    return out
+
+
+def make_chunks(scenario: Scenario, seeds: Sequence[int], point: int = 0,
+                chunk_size: int = 50, steps: int | None = None) -> list[Chunk]:
+    return [
+        Chunk(scenario, point, i // chunk_size, tuple(range(i, min(i + chunk_size, len(seeds)))),
+              tuple(seeds[i:i + chunk_size]), steps)
+        for i in range(0, len(seeds), chunk_size)
+    ]
+
+
+def run_replicates(
+    scenario: Scenario,
+    runs: int = 100,
+    seed: int = 0,
+    *,
+    jobs: int = 1,
+    steps: int | None = None,
+    executor: Executor | None = None,
+    chunk_size: int | None = None,
+    parts_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Results:
+    """Run `runs` replicates of a scenario and return the runs, steps and events tables.
+
+    Seeds come from ``SeedSequence(seed).spawn(runs)``; the tables are identical for any `jobs`,
+    `executor` or `chunk_size`. Pass an executor (a Dask ``Client.get_executor()``, say) to run
+    elsewhere; with none, `jobs` > 1 starts a spawn process pool.
+    """
+    seeds = run_seeds(seed, runs)
+    size = chunk_size or chunk_size_for(runs, jobs)
+    chunks = make_chunks(scenario, seeds, 0, size, steps)
+    own = executor is None and jobs > 1
+    ex = executor if executor is not None else default_executor(jobs)
+    try:
+        tabs = execute(chunks, executor=ex, parts_dir=parts_dir, progress=progress)
+    finally:
+        if own and ex is not None:
+            ex.shutdown(wait=True, cancel_futures=True)
+    if parts_dir is not None:
+        assemble(parts_dir, [c.name for c in chunks], parts_dir.parent)
+        return Results(folder=parts_dir.parent)
+    return Results(tabs["runs"], tabs["steps"], tabs["events"], tabs["failures"])
