@@ -44,8 +44,14 @@ class Faction(mesa.Agent):
         self.beta0 = max(spec.belief_beta - spec.optimism * n0, 1e-3)
         self.alpha, self.beta = self.alpha0, self.beta0
         self.wins = self.battles = 0  # this week, for learning
+        # the balance of forces (log own/rival effective strength) the belief was learned at:
+        # the prior's at the start, then the battles' (weighted like the battle evidence)
+        self.log_ratio0 = 0.0
+        self.log_ratio_sum = 0.0
+        self.evidence = 0.0
         self.losses_total = 0.0
         self.loss_rate = 0.0  # smoothed share of strength lost per week
+        self.aim: float = spec.min_share  # the least share it would sign for, adapting
         self.last_proposal = -10**9
         self.first_proposal: int | None = None
         self.initial_sites: frozenset[str] = frozenset()
@@ -99,10 +105,25 @@ class Faction(mesa.Agent):
         self.losses_total += amount if frac < 1 else total
         return lost
 
-    def learn(self, memory: float) -> None:
-        """Beliefs fade toward the (optimism-shifted) prior, then absorb this week's battles."""
+    def adapt_aim(self, share: float, momentum: float, expected_gain: float) -> None:
+        """Aspiration adaptation: while it loses ground, or holds still with nothing to gain by
+        fighting on, its aims drift down toward what it holds."""
+        if self.aim > share and (momentum < 0 or (momentum <= 0 and expected_gain <= 0)):
+            self.aim -= self.p.aim_adaptation * (self.aim - share)
+
+    @property
+    def reference_ratio(self) -> float:
+        """The balance of forces at which its belief was formed."""
+        n0 = self.alpha0 + self.beta0
+        return math.exp((n0 * self.log_ratio0 + self.log_ratio_sum) / (n0 + self.evidence))
+
+    def learn(self, memory: float, log_ratio: float) -> None:
+        """Beliefs fade toward the (optimism-shifted) prior, then absorb this week's battles,
+        fought at the balance `log_ratio`."""
         self.alpha = self.alpha0 + memory * (self.alpha - self.alpha0) + self.wins
         self.beta = self.beta0 + memory * (self.beta - self.beta0) + (self.battles - self.wins)
+        self.log_ratio_sum = memory * self.log_ratio_sum + self.battles * log_ratio
+        self.evidence = memory * self.evidence + self.battles
         self.wins = self.battles = 0
 
 
@@ -122,6 +143,7 @@ class Backer(mesa.Agent):
         self.troops_lost = 0.0
         self.troop_loss_rate = 0.0
         self.red_line_active = False
+        self.declared: int | None = None  # step its red line was first declared
         self.preference = 0.0  # + wants a ceasefire, - wants the war to go on
 
     def capacity(self) -> float:

@@ -8,6 +8,7 @@ Mesa Scenario), which we leave alone.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import partial
 
 import mesa
@@ -20,7 +21,7 @@ from sim.negotiation import (
     Decision,
     FactionView,
     Proposal,
-    gain_rate,
+    expected_gain,
     value_of_fighting,
     wants_to_propose,
 )
@@ -89,6 +90,8 @@ class NegotiationModel(mesa.Model):
             )
         self.backers_of = {k: [b for b in self.backers.values() if b.client == k]
                            for k in self.factions}
+        for f in self.factions.values():
+            f.log_ratio0 = self._log_ratio(f.bloc)  # priors are about the opening balance
 
         # ---- run state
         self.status = "war"
@@ -107,6 +110,9 @@ class NegotiationModel(mesa.Model):
         for e in scenario.events:
             self.events_by_step.setdefault(scenario.date_step(e.date), []).append(e)
         self._front_cache: tuple | None = None
+        self._alloc_cache: dict | None = None
+        self._cache: dict = {}
+        self.attacked = [-10**9] * len(site_keys)  # last step each site was attacked
         self._refresh_shares()
         for b in self.blocs:
             self.share_history[b].append(self._bshare[b])
@@ -133,7 +139,11 @@ class NegotiationModel(mesa.Model):
         return self.bloc_of[self.ctrl[self.site_index[key]]]
 
     def site_income(self, faction: str) -> float:
-        return sum(p.income for p, c in zip(self.site_p, self.ctrl, strict=True) if c == faction)
+        got = self._cache.get(("income", faction))
+        if got is None:
+            got = self._cache[("income", faction)] = sum(
+                p.income for p, c in zip(self.site_p, self.ctrl, strict=True) if c == faction)
+        return got
 
     @property
     def step_no(self) -> int:
@@ -167,6 +177,8 @@ class NegotiationModel(mesa.Model):
         for k, s in fs.items():
             self._bshare[self.bloc_of[k]] += s
         self._front_cache = None
+        if hasattr(self, "_cache"):
+            self._invalidate()
 
     def fronts(self) -> tuple[list[tuple[int, int]], dict[str, float], dict[str, float]]:
         """Hostile edges, and per bloc the value share of enemy / own sites on the fronts."""
@@ -187,11 +199,18 @@ class NegotiationModel(mesa.Model):
                         if other != bloc:
                             gain[other] += share
             self._front_cache = (hostile, gain, loss)
+            self._alloc_cache = None
         return self._front_cache
 
     def expected_inflow(self, bloc: str, weeks: float) -> float:
         """Strength a bloc expects to add over `weeks`: arms in the pipeline, backers' support
         (current level plus its recent trend, within capacity), recruitment, less upkeep."""
+        got = self._cache.get(("inflow", bloc, weeks))
+        if got is None:
+            got = self._cache[("inflow", bloc, weeks)] = self._expected_inflow(bloc, weeks)
+        return got
+
+    def _expected_inflow(self, bloc: str, weeks: float) -> float:
         mp = self.mp
         total = 0.0
         for k in self.armed:
@@ -209,19 +228,24 @@ class NegotiationModel(mesa.Model):
             total -= mp.demobilisation * f.effective * weeks
         return total
 
+    def _invalidate(self) -> None:
+        """Forget derived quantities after the state changed."""
+        self._cache.clear()
+        self._alloc_cache = None
+
     def view(self, key: str) -> FactionView:
-        """The frozen view a faction decides from."""
+        """The frozen view a faction decides from (memoised until the state changes)."""
+        got = self._cache.get(("view", key))
+        if got is None:
+            got = self._cache[("view", key)] = self._make_view(key)
+        return got
+
+    def _make_view(self, key: str) -> FactionView:
         f = self.factions[key]
         mp = self.mp
         bloc = f.bloc
-        own = self.bloc_effective(bloc)
-        rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
-        h = mp.horizon / 2
-        own_p = max(own + self.expected_inflow(bloc, h), 1e-9)
-        rival_p = max(sum(own_p_ for own_p_ in (
-            self.bloc_effective(b) + self.expected_inflow(b, h) for b in self.blocs if b != bloc
-        )), 1e-9)
-        _, gain, loss = self.fronts()
+        targets, threats = self.assess_fronts(bloc, f.belief, f.p.attack_threshold,
+                                              f.reference_ratio)
         foreign_own = _foreign_share(self, bloc, same=True)
         foreign_rival = _foreign_share(self, bloc, same=False)
         pressure = 0.0
@@ -232,16 +256,96 @@ class NegotiationModel(mesa.Model):
         hazard = sum(self.factions[k].p.spoiler_rate for k in self.armed) * mp.incident_breakdown
         return FactionView(
             faction=key, bloc=bloc, share=self._bshare[bloc], momentum=self.momentum(bloc),
-            belief=f.belief, ratio_now=max(own, 1e-9) / max(rival, 1e-9),
-            ratio_proj=own_p / rival_p, front_gain=gain[bloc], front_loss=loss[bloc],
+            belief=f.belief, targets=targets, threats=threats,
             war_cost=f.p.war_cost + f.p.casualty_aversion * self._bloc_loss_rate(bloc),
-            audience_cost=f.p.audience_cost, min_share=f.p.min_share, discount=f.p.discount,
-            horizon=mp.horizon, tempo=mp.tempo, decisiveness=mp.decisiveness,
-            political_value=mp.political_value, withdrawal_value=mp.withdrawal_value,
-            truce_max_weeks=mp.truce_max_weeks, pressure=pressure, hazard=min(hazard, 1.0),
+            audience_cost=f.p.audience_cost, min_share=f.aim, discount=f.p.discount,
+            horizon=mp.horizon, political_value=mp.political_value,
+            withdrawal_value=mp.withdrawal_value, pressure=pressure, hazard=min(hazard, 1.0),
             foreign_own=foreign_own, foreign_rival=foreign_rival,
             site_values=self._site_values(),
         )
+
+    def allocation(self) -> dict[tuple[int, str], float]:
+        """Each armed faction spreads its effective strength over its fronts by what is at
+        stake (the value of the sites on both ends)."""
+        if self._alloc_cache is not None:
+            return self._alloc_cache
+        hostile, _, _ = self.fronts()
+        weights: dict[str, list[tuple[int, float]]] = {k: [] for k in self.armed}
+        for e, (a, b) in enumerate(hostile):
+            stake = self.site_p[a].value + self.site_p[b].value
+            weights[self.ctrl[a]].append((e, stake))
+            weights[self.ctrl[b]].append((e, stake))
+        alloc: dict[tuple[int, str], float] = {}
+        for k, ws in weights.items():
+            total = sum(w for _, w in ws)
+            eff = self.factions[k].effective
+            for e, w in ws:
+                alloc[(e, k)] = eff * w / total if total > 0 else 0.0
+        self._alloc_cache = alloc
+        return alloc
+
+    def believed_win(self, belief: float, fa: float, fd: float, defence: float,
+                     ratio: float, shift: float = 1.0) -> float:
+        """Believed chance of winning an attack with `fa` against `fd` behind `defence`.
+
+        The belief is the chance of winning a typical battle at the balance of forces `ratio`
+        (own / rival effective strength) it was learned at; local odds move with the contest
+        success function, (fa / (b fd) / ratio)^m, and with `shift`, the projected change of the
+        balance.
+        """
+        p = min(max(belief, 1e-6), 1 - 1e-6)
+        local = fa / max(defence * fd, 1e-9)
+        odds = p / (1 - p) * (local / max(ratio, 1e-9) * shift) ** self.mp.decisiveness
+        return odds / (1 + odds)
+
+    def assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
+        """(targets, threats) as in FactionView: believed weekly capture chances per front
+        site, now and with the strength projected half a horizon ahead."""
+        key = ("fronts", bloc, belief, threshold, ref)
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = self._assess_fronts(bloc, belief, threshold, ref)
+        return got
+
+    def _assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
+        hostile, _, _ = self.fronts()
+        if not hostile:
+            return (), ()
+        alloc = self.allocation()
+        own = self.bloc_effective(bloc)
+        rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
+        ratio = max(own, 1e-9) / max(rival, 1e-9)
+        h = self.mp.projection_weeks
+        own_p = max(own + self.expected_inflow(bloc, h), 1e-9)
+        rival_p = max(sum(self.bloc_effective(b) + self.expected_inflow(b, h)
+                          for b in self.blocs if b != bloc), 1e-9)
+        shift = (own_p / rival_p) / ratio
+        deter = self._deterrence()
+        tgt: dict[int, list[float]] = {}
+        thr: dict[int, list[float]] = {}
+        for e, (a, b) in enumerate(hostile):
+            for src, dst in ((a, b), (b, a)):
+                att, dfn = self.ctrl[src], self.ctrl[dst]
+                fa, fd = alloc[(e, att)], alloc[(e, dfn)]
+                dfc = self.site_p[dst].defence
+                if self.bloc_of[att] == bloc:
+                    fd_seen = fd + deter.get((self.site_keys[dst], bloc), 0.0)
+                    now = self.believed_win(belief, fa, fd_seen, dfc, ref)
+                    proj = self.believed_win(belief, fa, fd_seen, dfc, ref, shift)
+                    cur = tgt.setdefault(dst, [0.0, 0.0])
+                    cur[0] = max(cur[0], now if now >= threshold else 0.0)
+                    cur[1] = max(cur[1], proj if proj >= threshold else 0.0)
+                else:  # the enemy attacking one of our sites, as we see it
+                    now = self.believed_win(1 - belief, fa, fd, dfc, 1 / ref)
+                    proj = self.believed_win(1 - belief, fa, fd, dfc, 1 / ref, 1 / shift)
+                    cur = thr.setdefault(dst, [0.0, 0.0])
+                    cur[0] = max(cur[0], now if now >= threshold else 0.0)
+                    cur[1] = max(cur[1], proj if proj >= threshold else 0.0)
+        tv = self.total_value
+        targets = tuple((self.site_p[i].value / tv, q[0], q[1]) for i, q in sorted(tgt.items()))
+        threats = tuple((self.site_p[i].value / tv, r[0], r[1]) for i, r in sorted(thr.items()))
+        return targets, threats
 
     def _site_values(self):
         return tuple((k, self.bloc_of[c], p.value / self.total_value)
@@ -262,13 +366,16 @@ class NegotiationModel(mesa.Model):
     # ================================================================== step
     def step(self) -> None:
         step = self.step_no
+        self._invalidate()
         self._events(step)
         self._support(step)
+        self._invalidate()
         self._diplomacy(step)
         if self.status == "war":
             self._fighting(step)
         else:
             self._ceasefire_life(step)
+        self._invalidate()
         self._learning()
         self._check_end(step)
         self.datacollector.collect(self)
@@ -311,7 +418,7 @@ class NegotiationModel(mesa.Model):
         if not self.backers:
             return
         _, gain, loss = self.fronts()
-        hostile_sites = self._threatened_sites()
+        hostile_sites = self._threatened_sites(step)
         # decide simultaneously from last week's levels, then transfer
         levels = {}
         for b in self.backers.values():
@@ -322,7 +429,13 @@ class NegotiationModel(mesa.Model):
             rival = sum(self.bloc_effective(x) for x in self.blocs if x != bloc)
             outgunned = max(rival / max(own + rival, 1e-9) - 0.5, 0.0)
             distress = max(-self.momentum(bloc), 0.0) + outgunned
-            threatened = any(s in hostile_sites.get(bloc, ()) for s in b.p.red_lines)
+            if b.p.red_line_capacity > 0 and b.declared is None:
+                b.declared = step  # a red line deters (and binds) from when it is declared
+            threatened = b.declared is not None and any(
+                s in hostile_sites.get(bloc, ()) and (
+                    self.bloc_of[self.ctrl[self.site_index[s]]] != bloc
+                    or self.attacked[self.site_index[s]] >= b.declared)
+                for s in b.p.red_lines)
             was = b.red_line_active
             levels[b.key] = b.decide_support(distress, opposing, threatened)
             if b.red_line_active and not was:
@@ -365,29 +478,41 @@ class NegotiationModel(mesa.Model):
                 f.foreign[b] *= keep
             f.money = 0.0
         # backers' ceasefire preference from their client's unbiased prospects
+        self._invalidate()
         for b in self.backers.values():
             client = self.factions[b.client]
             b.update_preference(self._unbiased_gain(client))
 
-    def _threatened_sites(self) -> dict[str, set[str]]:
-        """Per bloc, its sites that an enemy holds or borders (a red line is 'threatened')."""
+    def _threatened_sites(self, step: int) -> dict[str, set[str]]:
+        """Per bloc, the sites an enemy holds or attacked in the last weeks (a red line is
+        'threatened' when one of its sites is among them)."""
         out: dict[str, set[str]] = {b: set() for b in self.blocs}
+        recent = step - self.mp.red_line_memory
         for i, k in enumerate(self.site_keys):
             owner = self.bloc_of[self.ctrl[i]]
             for b in self.blocs:
-                if b != owner:
-                    out[b].add(k)  # lost
-                elif any(self.bloc_of[self.ctrl[j]] != b for j in self.neigh[i]):
-                    out[b].add(k)  # bordered by the enemy
+                if b != owner or self.attacked[i] >= recent:
+                    out[b].add(k)
         return out
 
     def _unbiased_gain(self, client: Faction) -> float:
+        """The client's expected weekly gain from fighting on, without its optimism."""
+        got = self._cache.get(("unbiased", client.key))
+        if got is None:
+            got = self._cache[("unbiased", client.key)] = self._unbiased_gain_now(client)
+        return got
+
+    def _unbiased_gain_now(self, client: Faction) -> float:
+        n0 = client.p.belief_alpha + client.p.belief_beta
+        unbiased = client.belief - client.p.optimism * n0 / (client.alpha + client.beta)
+        targets, threats = self.assess_fronts(client.bloc, min(max(unbiased, 0.0), 1.0),
+                                              client.p.attack_threshold,
+                                              client.reference_ratio)
         v = self.view(client.key)
-        n = client.alpha + client.beta
-        neutral = (client.alpha - (client.alpha0 - client.p.belief_alpha)) / n
         from dataclasses import replace
 
-        return gain_rate(replace(v, belief=min(max(neutral, 0.0), 1.0)))
+        gain = expected_gain(replace(v, targets=targets, threats=threats))
+        return gain / max(self.mp.horizon / 2, 1.0)
 
     # ------------------------------------------------------------------ 3. diplomacy
     def _diplomacy(self, step: int) -> None:
@@ -534,6 +659,7 @@ class NegotiationModel(mesa.Model):
                          reason=f"{site} returned to {new} under proposal {prop.id}")
                 self.ctrl[i] = new
         self._refresh_shares()
+        self._invalidate()
         self.deal, self.deal_start = prop, step
         self.monitoring = prop.monitoring
         if prop.open_ended:
@@ -557,19 +683,7 @@ class NegotiationModel(mesa.Model):
             return
         mp = self.mp
         m = mp.decisiveness
-        eff = {k: self.factions[k].effective for k in self.armed}
-        # allocation: each faction spreads its effective strength over its fronts by stake
-        weights: dict[str, list[tuple[int, float]]] = {k: [] for k in self.armed}
-        for e, (a, b) in enumerate(hostile):
-            stake = self.site_p[a].value + self.site_p[b].value
-            weights[self.ctrl[a]].append((e, stake))
-            weights[self.ctrl[b]].append((e, stake))
-        alloc: dict[tuple[int, str], float] = {}
-        for k, ws in weights.items():
-            total = sum(w for _, w in ws)
-            for e, w in ws:
-                alloc[(e, k)] = eff[k] * w / total if total > 0 else 0.0
-        bloc_eff = {b: self.bloc_effective(b) for b in self.blocs}
+        alloc = self.allocation()
         deterrent = self._deterrence()
         # attack decisions, all from the same state
         plans = []
@@ -580,14 +694,11 @@ class NegotiationModel(mesa.Model):
                 fa, fd = alloc[(e, att)], alloc[(e, dfn)]
                 if fa <= 0:
                     continue
-                ba = self.bloc_of[att]
-                bd = self.bloc_of[dfn]
-                anticipated = fd + deterrent.get((self.site_keys[dst], ba), 0.0)
-                local = fa / max(self.site_p[dst].defence * anticipated, 1e-9)
-                glob = bloc_eff[ba] / max(bloc_eff[bd], 1e-9)
-                p = self.factions[att].belief
-                odds = p / max(1 - p, 1e-9) * (local / max(glob, 1e-9)) ** m
-                believed = odds / (1 + odds)
+                ba, bd = self.bloc_of[att], self.bloc_of[dfn]
+                seen = fd + deterrent.get((self.site_keys[dst], ba), 0.0)
+                A = self.factions[att]
+                believed = self.believed_win(A.belief, fa, seen, self.site_p[dst].defence,
+                                             A.reference_ratio)
                 if believed >= self.factions[att].p.attack_threshold and (
                         best is None or believed > best[0]):
                     best = (believed, src, dst, fa, fd)
@@ -601,6 +712,7 @@ class NegotiationModel(mesa.Model):
                 continue  # the site changed hands earlier this week
             fa = min(fa, self.factions[att].effective)
             fd = min(fd, self.factions[dfn].effective)
+            self.attacked[dst] = step
             num = fa**m
             den = num + (self.site_p[dst].defence * fd) ** m
             p_win = num / den if den > 0 else 1.0
@@ -631,6 +743,7 @@ class NegotiationModel(mesa.Model):
                                 f"{believed:.2f}")
         for b in self.backers.values():
             b.tire(lost_by_backer.get(b.key, 0.0))
+        self._alloc_cache = None
 
     def _deterrence(self) -> dict[tuple[str, str], float]:
         """Extra defence an attacker of bloc X expects at a red-line site of a rival backer."""
@@ -713,7 +826,16 @@ class NegotiationModel(mesa.Model):
                 f.battles = sum(a.battles for a in same)
                 f.wins = sum(a.wins for a in same)
         for f in self.factions.values():
-            f.learn(mem)
+            f.learn(mem, self._log_ratio(f.bloc))
+        self._invalidate()
+        for f in self.factions.values():
+            f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
+                        expected_gain(self.view(f.key)))
+
+    def _log_ratio(self, bloc: str) -> float:
+        own = self.bloc_effective(bloc)
+        rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
+        return math.log(max(own, 1e-9) / max(rival, 1e-9))
 
     # ------------------------------------------------------------------ 6. end
     def _check_end(self, step: int) -> None:

@@ -26,7 +26,7 @@ __all__ = [
     "discount_sums",
     "evaluate",
     "freeze_value",
-    "projected_belief",
+    "expected_gain",
     "value_of_fighting",
     "wants_to_propose",
 ]
@@ -99,12 +99,12 @@ class FactionView:
 
     share: its bloc's share of total value; momentum: change of that share over the momentum
     window; belief: believed chance of winning a battle (prior shifted by optimism, updated by
-    battles); ratio_now / ratio_proj: its bloc's effective strength over the rival's, now and
-    projected half a horizon ahead from the support it expects; front_gain / front_loss: value
-    shares of enemy / own sites on the fronts; pressure: its backers' pull toward a deal
-    (dependence-weighted, + wants a deal); hazard: weekly chance it expects a deal to break
-    without monitoring; foreign_own / foreign_rival: shares of its own / the rival's effective
-    strength that are foreign fighters.
+    battles); targets: per enemy site on the fronts, (value share, believed weekly chance of
+    taking it now, the same with the strength it projects half a horizon ahead), zero where it
+    would not attack; threats: the same for its own front sites and the enemy; pressure: its
+    backers' pull toward a deal (dependence-weighted, + wants a deal); hazard: weekly chance it
+    expects a deal to break without monitoring; foreign_own / foreign_rival: shares of its own /
+    the rival's effective strength that are foreign fighters.
     """
 
     faction: str
@@ -112,20 +112,15 @@ class FactionView:
     share: float
     momentum: float
     belief: float
-    ratio_now: float
-    ratio_proj: float
-    front_gain: float
-    front_loss: float
+    targets: tuple[tuple[float, float, float], ...]
+    threats: tuple[tuple[float, float, float], ...]
     war_cost: float
     audience_cost: float
     min_share: float
     discount: float
     horizon: int
-    tempo: float
-    decisiveness: float
     political_value: float
     withdrawal_value: float
-    truce_max_weeks: int
     pressure: float = 0.0
     hazard: float = 0.0
     foreign_own: float = 0.0
@@ -144,7 +139,7 @@ class Decision:
     def surplus(self) -> float:
         return self.deal - self.fight
 
-    def reason(self) -> str:
+    def reason(self) -> str:  # noqa: D102
         rel = ">=" if self.deal >= self.fight else "<"
         bits = ", ".join(f"{k} {v:+.3f}" for k, v in self.terms.items() if abs(v) >= 5e-4)
         return f"deal {self.deal:.3f} {rel} fight {self.fight:.3f} [{bits}]"
@@ -164,32 +159,28 @@ def discount_sums(discount: float, horizon: int, delay: int = 0) -> tuple[float,
     return d1, d2, d3
 
 
-def projected_belief(v: FactionView) -> float:
-    """Belief in winning a battle, shifted by the projected change of relative strength.
+def expected_gain(v: FactionView, projected: bool = True) -> float:
+    """Expected change of its value share, averaged (discounted) over the horizon.
 
-    The odds of the belief move with (projected ratio / current ratio)^m, as in the contest
-    success function: a side that expects its support to grow expects to win more.
+    Each front site changes hands within t weeks with probability 1 - (1 - q)^t, where q is the
+    believed weekly chance of taking it (or of losing it, for its own sites). A stalemate in
+    which no side expects to win an attack has no expected gain: fighting on only costs.
     """
-    p = min(max(v.belief, 1e-6), 1 - 1e-6)
-    if v.ratio_now <= 0 or v.ratio_proj <= 0:
-        return p
-    odds = p / (1 - p) * (v.ratio_proj / v.ratio_now) ** v.decisiveness
-    return odds / (1 + odds)
-
-
-def gain_rate(v: FactionView) -> float:
-    """Expected weekly change of its value share if the war goes on."""
-    p = projected_belief(v)
-    edge = 2 * p - 1
-    return v.tempo * edge * (v.front_gain if edge > 0 else v.front_loss)
+    col = 2 if projected else 1
+    gain = 0.0
+    for val, *q in v.targets:
+        if q[col - 1] > 0:
+            gain += val * (1.0 - _mean_survival(q[col - 1], v.discount, v.horizon))
+    for val, *r in v.threats:
+        if r[col - 1] > 0:
+            gain -= val * (1.0 - _mean_survival(r[col - 1], v.discount, v.horizon))
+    return min(max(gain, -v.share), 1.0 - v.share)
 
 
 def value_of_fighting(v: FactionView) -> tuple[float, dict[str, float]]:
     """Per-week value of fighting on over the horizon, and its parts."""
-    d1, d2, _ = discount_sums(v.discount, v.horizon)
-    g = gain_rate(v)
-    expected = min(max(v.share + g * d2 / d1, 0.0), 1.0)
-    return expected - v.war_cost, {"gain": expected - v.share, "war_cost": -v.war_cost}
+    gain = expected_gain(v)
+    return v.share + gain - v.war_cost, {"gain": gain, "war_cost": -v.war_cost}
 
 
 def _line_share(v: FactionView, p: Proposal) -> float:
@@ -216,12 +207,11 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
     (freezing today's line is worth more than fighting on).
     """
     fight, fparts = value_of_fighting(v)
-    d1, d2, d3 = discount_sums(v.discount, v.horizon)
+    d1 = discount_sums(v.discount, v.horizon)[0]
     line = _line_share(v, p)
     pol = p.political_share(v.bloc)
     w = v.political_value if pol is not None else 0.0
     held = (1 - w) * line + w * (pol if pol is not None else 0.0)
-    g = gain_rate(v)
     if p.open_ended:
         # the chance it still holds, averaged over the horizon; monitoring damps incidents
         hold = _mean_survival(v.hazard * (1 - p.monitoring), v.discount, v.horizon)
@@ -230,10 +220,9 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
     else:
         k = min(p.duration, v.horizon)
         dk = discount_sums(v.discount, k)[0]
-        _, _, shifted = discount_sums(v.discount, v.horizon, k)
-        # truce for k weeks at the line, then war goes on from there
-        base = (dk * line + (d1 - dk) * (line - v.war_cost) + g * shifted) / d1
-        base = min(base, 1.0)
+        # truce for k weeks at the line, then the war goes on from there (its gains delayed)
+        later = discount_sums(v.discount, v.horizon)[0] - dk
+        base = (dk * line + later * (line + fparts["gain"] - v.war_cost)) / d1
         scale = k / v.horizon
     audience = -v.audience_cost * max(v.momentum, 0.0) * scale
     pressure = v.pressure * scale
@@ -254,7 +243,7 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
     meets_aims = held + 1e-9 >= v.min_share
     if deal >= fight and meets_aims:
         answer = Answer.ACCEPT
-    elif freeze_value(v) >= fight:
+    elif freeze_value(v) >= fight and v.share + 1e-9 >= v.min_share:
         answer = Answer.COUNTER  # it wants a deal, on its own terms
     else:
         answer = Answer.REJECT
@@ -269,8 +258,9 @@ def freeze_value(v: FactionView) -> float:
 
 
 def wants_to_propose(v: FactionView) -> bool:
-    """A faction proposes when fighting on is worth less than freezing today's line."""
-    return freeze_value(v) > value_of_fighting(v)[0]
+    """A faction proposes when fighting on is worth less than freezing today's line, and
+    today's line meets its aims."""
+    return v.share + 1e-9 >= v.min_share and freeze_value(v) > value_of_fighting(v)[0]
 
 
 def _mean_survival(hazard: float, discount: float, horizon: int) -> float:

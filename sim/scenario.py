@@ -69,14 +69,6 @@ class ModelParams(_Table):
     horizon: int = F(
         26, "Weeks over which factions value fighting on versus a deal.", "weeks", ge=1, le=520
     )
-    tempo: float = F(
-        0.25,
-        "Expected captures per week, as a share of the contested front value, when a side is "
-        "sure to win every battle (scales a faction's expected gains from fighting on).",
-        "1/week",
-        ge=0,
-        le=5,
-    )
     belief_memory: float = F(
         0.93,
         "Weekly retention of battle evidence in beliefs (1: never forget; lower: recent battles "
@@ -84,6 +76,11 @@ class ModelParams(_Table):
         "",
         ge=0.5,
         le=1,
+    )
+    projection_weeks: float = F(
+        13.0, "How far ahead factions project strength (own, arms in the pipeline, expected "
+        "support) when they value fighting on: a coming shift in power counts.", "weeks",
+        ge=0, le=520,
     )
     momentum_weeks: int = F(
         12, "Window over which territorial momentum (change of control share) is measured.",
@@ -103,10 +100,6 @@ class ModelParams(_Table):
         "share of value",
         ge=0,
         le=5,
-    )
-    truce_max_weeks: int = F(
-        4, "A proposal lasting at most this many weeks is a short truce, not a ceasefire.",
-        "weeks", ge=1, le=52,
     )
     victory_share: float = F(
         0.85, "A bloc holding this share of all site value wins militarily.", "share",
@@ -130,6 +123,10 @@ class ModelParams(_Table):
         "share of value",
         ge=0,
         le=5,
+    )
+    red_line_memory: int = F(
+        4, "Weeks after an attack on a red-line site during which the red line counts as "
+        "threatened.", "weeks", ge=1, le=104,
     )
     red_line_weeks: float = F(
         8.0, "Weeks of a backer's red-line surge an attacker expects to face when it attacks a "
@@ -198,8 +195,13 @@ class Faction(_Table):
         le=100,
     )
     min_share: float = F(
-        0.0, "Aim: the least value share (territory plus political share) it would sign for.",
-        "share", ge=0, le=1,
+        0.0, "Aim: the least value share (territory plus political share) it would sign for "
+        "at the start.", "share", ge=0, le=1,
+    )
+    aim_adaptation: float = F(
+        0.05, "Weekly rate at which its aim moves down toward its current share while it is "
+        "losing ground, or holding still with nothing to gain by fighting on (aspiration "
+        "adaptation); 0 keeps its aims fixed.", "1/week", ge=0, le=1,
     )
     attack_threshold: float = F(
         0.45, "Believed chance of winning on a front at which it attacks.", "probability",
@@ -263,7 +265,7 @@ class Backer(_Table):
         ge=0, le=100,
     )
     fatigue_rate: float = F(
-        0.002, "Fatigue gained per unit of support given (domestic weariness).", "1/unit",
+        0.0005, "Fatigue gained per unit of support given (domestic weariness).", "1/unit",
         ge=0, le=1,
     )
     fatigue_recovery: float = F(0.02, "Weekly recovery of fatigue.", "1/week", ge=0, le=1)

@@ -1,0 +1,354 @@
+"""The `negsim` command line: run, check, explain (and sweep, plot, report, compare)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TimeRemainingColumn
+from rich.table import Table
+
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+app = typer.Typer(
+    name="negsim",
+    help="Simulate ceasefire bargaining in wars with foreign backers and mediators.\n\n"
+         "Example: negsim run scenarios/libya_2019.toml --runs 200 --set backers.turkey.capacity=0",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_RUNS_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class BadInput(Exception):
+    """A user error that is not about a scenario file (paths, folders, options)."""
+
+
+def guarded(fn):
+    """Turn input errors into a clear message and exit code 2 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ScenarioError as exc:
+            err.print(f"[bold red]error:[/] {_escape(str(exc))}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except BadInput as exc:
+            err.print(f"[bold red]error:[/] {_escape(str(exc))}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+# ---------------------------------------------------------------------- options
+ScenarioArg = Annotated[Path, typer.Argument(
+    help="Scenario TOML file, e.g. scenarios/libya_2019.toml.", show_default=False)]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="PATH=VALUE",
+    help="Override any scenario field; repeatable. Validated like the file. "
+         "Example: --set backers.turkey.capacity=0 --set model.weeks=52")]
+SeedOpt = Annotated[int, typer.Option(
+    "--seed", min=0, help="Master seed; run i uses SeedSequence(seed).spawn(runs)[i]. "
+                          "Example: --seed 42")]
+StepsOpt = Annotated[int | None, typer.Option(
+    "--steps", min=1, help="Weeks to simulate (default: the scenario's model.weeks). "
+                           "Example: --steps 52")]
+
+
+def load(path: Path, sets: list[str] | None) -> Scenario:
+    return load_scenario(path, sets or [])
+
+
+def new_out_dir(out_opt: Path | None, stem: str, kind: str = "") -> Path:
+    """The output folder: the one given (must be new or empty) or results/<stem>-<time>/."""
+    if out_opt is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path("results") / f"{stem}{kind}-{stamp}"
+        folder, i = base, 1
+        while folder.exists():
+            i += 1
+            folder = base.with_name(f"{base.name}-{i}")
+        return folder
+    if out_opt.exists() and (not out_opt.is_dir() or any(out_opt.iterdir())):
+        raise BadInput(f"--out {out_opt}: expected a new or empty folder; it already holds "
+                       "results (use --resume to finish an interrupted run, or another --out)")
+    return out_opt
+
+
+def progress_bar(total: int, quiet: bool, label: str = "runs"):
+    """A rich progress bar with runs done, rate and ETA; returns (context, advance)."""
+    prog = Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"),
+        TimeRemainingColumn(), console=err, disable=quiet, transient=False,
+    )
+    task = prog.add_task(label, total=total, rate="")
+    start = [None]
+
+    def advance(n: int) -> None:
+        import time
+
+        if start[0] is None:
+            start[0] = time.perf_counter()
+        prog.advance(task, n)
+        t = prog.tasks[0]
+        el = time.perf_counter() - start[0]
+        if el > 0 and t.completed:
+            prog.update(task, rate=f"{t.completed / el:,.0f} runs/s")
+
+    return prog, advance
+
+
+# ---------------------------------------------------------------------- check
+@app.command()
+@guarded
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to validate.",
+                                                show_default=False)],
+    set_: SetOpt = None,
+) -> None:
+    """Validate scenario files (and overrides); exit 2 naming the file, field, line and what was
+    expected for the first invalid one.
+
+    Example: negsim check scenarios/*.toml
+    """
+    bad = 0
+    for f in files:
+        try:
+            scn = load(f, set_)
+        except ScenarioError as exc:
+            err.print(f"[bold red]invalid:[/] {_escape(str(exc))}")
+            bad += 1
+            continue
+        out.print(f"[green]ok[/] {f}: {scn.model.name!r}, {len(scn.factions)} factions, "
+                  f"{len(scn.backers)} backers, {len(scn.mediators)} mediators, "
+                  f"{len(scn.sites)} sites, {len(scn.events)} events, "
+                  f"{scn.model.weeks} weeks from {scn.model.start_date}")
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+# ---------------------------------------------------------------------- run
+@app.command()
+@guarded
+def run(
+    scenario: ScenarioArg,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, max=10_000_000,
+                                      help="Number of replicates. Example: --runs 1000")] = 200,
+    seed: SeedOpt = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
+                                      help="Worker processes (results do not depend on it). "
+                                           "Example: --jobs 2")] = 1,
+    steps: StepsOpt = None,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Output folder (default results/<scenario>-<timestamp>/). "
+                      "Example: --out results/no_turkey")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q",
+                                        help="No progress bar.")] = False,
+) -> None:
+    """Run N replicates of a scenario and write runs/steps/events tables (Parquet).
+
+    Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2 --set backers.turkey.capacity=0
+    """
+    from sim.results import make_manifest, write_manifest
+    from sim.runner import Interrupted, run_replicates
+
+    scn = load(scenario, set_)
+    folder = new_out_dir(out_dir, scenario.stem)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = make_manifest(scn, source=str(scenario), overrides=list(set_ or []), seed=seed,
+                             runs=runs, steps=steps, extra={"jobs": jobs})
+    write_manifest(folder, manifest)
+    prog, advance = progress_bar(runs, quiet)
+    try:
+        with prog:
+            res = run_replicates(scn, runs, seed, jobs=jobs, steps=steps,
+                                 parts_dir=folder / "parts", progress=advance)
+    except Interrupted as exc:
+        err.print(f"[yellow]interrupted:[/] {exc.done} of {exc.total} chunks kept in "
+                  f"{folder}/parts")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _cleanup_parts(folder)
+    manifest["complete"] = True
+    write_manifest(folder, manifest)
+    print_summary(res, scn, folder)
+    if len(res.failures):
+        raise typer.Exit(EXIT_RUNS_FAILED)
+
+
+def _cleanup_parts(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder / "parts", ignore_errors=True)
+
+
+def print_summary(res, scn: Scenario, folder: Path | None) -> None:
+    from sim.results import ceasefire_timing, outcome_shares, succeeded_by
+
+    runs = res.runs
+    n = len(runs)
+    t = Table(title=f"{scn.model.name}: outcomes over {n} runs", title_justify="left")
+    t.add_column("outcome")
+    t.add_column("runs", justify="right")
+    t.add_column("share", justify="right")
+    t.add_column("95% interval", justify="right")
+    for _, r in outcome_shares(runs, scn.armed_factions).iterrows():
+        t.add_row(r["outcome"], str(r["runs"]), f"{r['share']:.1%}",
+                  f"{r['low']:.1%} - {r['high']:.1%}")
+    out.print(t)
+    ct = ceasefire_timing(runs)
+    if ct["with_ceasefire"]:
+        out.print(f"First open-ended ceasefire: in {ct['with_ceasefire']} of {n} runs "
+                  f"({ct['share']:.0%}); median {ct['median']}, IQR {ct['q25']} to {ct['q75']}")
+    else:
+        out.print(f"First open-ended ceasefire: none in {n} runs")
+    sb = succeeded_by(runs)
+    if len(sb):
+        who = ", ".join(f"{r.proposer} ({r.kind}) {r.runs}" for r in sb.itertuples())
+        out.print(f"Ceasefires proposed by: {who}")
+    if len(res.failures):
+        err.print(f"[bold red]{len(res.failures)} runs failed[/]; see failures.parquet")
+    if folder is not None:
+        out.print(f"Results: {folder}/ (runs.parquet, steps.parquet, events.parquet, "
+                  "manifest.json)")
+
+
+# ---------------------------------------------------------------------- explain
+STYLE = {
+    "proposal": "bold cyan", "response": "cyan", "ceasefire": "bold green", "truce": "green",
+    "breakdown": "bold red", "incident": "red", "capture": "yellow", "escalation": "magenta",
+    "victory": "bold yellow", "event": "bold blue", "handover": "yellow", "truce_end": "green",
+    "battle": "dim",
+}
+
+
+@app.command()
+@guarded
+def explain(
+    scenario: ScenarioArg,
+    seed: SeedOpt = 0,
+    run_: Annotated[int, typer.Option("--run", min=0,
+                                      help="Which replicate of --seed to tell (as in "
+                                           "runs.parquet). Example: --run 17")] = 0,
+    steps: StepsOpt = None,
+    set_: SetOpt = None,
+    battles: Annotated[bool, typer.Option("--battles",
+                                          help="Also list repelled attacks.")] = False,
+) -> None:
+    """Tell one run as a dated story: proposals and answers with their reasons, support,
+    captures, ceasefires and breakdowns. Same seed and run, same story.
+
+    Example: negsim explain scenarios/libya_2019.toml --seed 3
+    """
+    from sim.runner import run_one, run_seeds
+
+    scn = load(scenario, set_)
+    s = run_seeds(seed, run_ + 1)[run_]
+    row, _, ev = run_one(scn, run_, s, steps)
+    out.print(f"[bold]{scn.model.name}[/] - seed {seed}, run {run_} (run seed {s})")
+    last = None
+    for r in ev.itertuples():
+        if r.kind == "battle" and not battles:
+            continue
+        d = r.date.date()
+        if d != last:
+            out.print(f"\n[bold]{d}[/] (week {r.step})")
+            last = d
+        style = STYLE.get(r.kind, "")
+        head = f"{r.kind:<10} {r.actor}"
+        if r.kind == "response":
+            head += f" -> #{r.proposal_id} by {r.target}"
+        elif r.kind == "proposal":
+            head += f" #{r.proposal_id}"
+        elif r.target and r.target != "all":
+            head += f" -> {r.target}"
+        out.print(f"  [{style}]{_escape(head)}[/]: {_escape(str(r.reason))}" if style
+                  else f"  {_escape(head)}: {_escape(str(r.reason))}")
+    out.print(f"\n[bold]Outcome:[/] {row['outcome']} after {row['weeks']} weeks; "
+              + ", ".join(f"{k[8:]} {v:.0%}" for k, v in row.items()
+                          if k.startswith("control_"))
+              + f"; {row['n_proposals']} proposals, {row['n_ceasefires']} ceasefires, "
+                f"{row['n_truces']} truces, {row['n_breakdowns']} breakdowns")
+
+
+# ---------------------------------------------------------------------- schema
+@app.command()
+def fields(
+    table: Annotated[str | None, typer.Argument(
+        help="model, factions, backers, mediators, sites or events (default: all).")] = None,
+) -> None:
+    """List every scenario field with its default, unit, allowed range and meaning.
+
+    Example: negsim fields backers
+    """
+    from sim import scenario as S
+
+    tables = {"model": S.ModelParams, "factions": S.Faction, "backers": S.Backer,
+              "mediators": S.Mediator, "sites": S.Site, "events": S.Event,
+              "initiative": S.Initiative}
+    if table is not None and table not in tables:
+        err.print(f"[bold red]error:[/] unknown table {table!r}; expected one of "
+                  + ", ".join(tables))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    for name, cls in tables.items():
+        if table is not None and name != table:
+            continue
+        t = Table(title=f"[{name}]" if name in ("model",) else f"[{name}.<name>]"
+                  if name != "events" else "[[events]]", title_justify="left")
+        for c in ("field", "default", "unit", "range", "meaning"):
+            t.add_column(c, overflow="fold")
+        for fname, f in cls.model_fields.items():
+            default = "required" if f.is_required() else repr(f.default)
+            unit = (f.json_schema_extra or {}).get("unit", "") if isinstance(
+                f.json_schema_extra, dict) else ""
+            rng = _range(f)
+            t.add_row(fname, default, unit, rng, f.description or "")
+        out.print(t)
+
+
+def _range(f) -> str:
+    lo = hi = None
+    for m in f.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">")):
+            if getattr(m, attr, None) is not None:
+                lo = f"{sym}{getattr(m, attr)}"
+        for attr, sym in (("le", "<="), ("lt", "<")):
+            if getattr(m, attr, None) is not None:
+                hi = f"{sym}{getattr(m, attr)}"
+    return " ".join(x for x in (lo, hi) if x)
+
+
+def main() -> None:
+    """Console entry point."""
+    if os.environ.get("NEGSIM_DEBUG"):
+        app()
+        return
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+

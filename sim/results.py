@@ -1,0 +1,146 @@
+"""Results folders and summaries: manifest, outcome shares with intervals, ceasefire timing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.runner import atomic_json
+from sim.scenario import Scenario
+
+__all__ = [
+    "OUTCOMES",
+    "ceasefire_timing",
+    "make_manifest",
+    "outcome_shares",
+    "succeeded_by",
+    "wilson",
+]
+
+OUTCOMES = ("durable_ceasefire", "fragile_ceasefire", "stalemate", "ongoing")
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion k/n."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, mid - half), min(1.0, mid + half))
+
+
+def outcome_classes(runs: pd.DataFrame, factions: list[str] | None = None) -> list[str]:
+    """All outcome classes in a canonical order: victories first, then the rest."""
+    seen = set(runs["outcome"].astype(str)) if len(runs) else set()
+    vic = sorted({o for o in seen if o.startswith("victory:")}
+                 | {f"victory:{f}" for f in (factions or [])})
+    return vic + list(OUTCOMES)
+
+
+def outcome_shares(runs: pd.DataFrame, factions: list[str] | None = None,
+                   by: str | None = None) -> pd.DataFrame:
+    """Share of runs in each outcome class with Wilson 95% intervals (optionally per `by`)."""
+    classes = outcome_classes(runs, factions)
+    groups = [(None, runs)] if by is None else list(runs.groupby(by, sort=True))
+    rows = []
+    for key, g in groups:
+        n = len(g)
+        counts = g["outcome"].astype(str).value_counts()
+        for c in classes:
+            k = int(counts.get(c, 0))
+            lo, hi = wilson(k, n)
+            row = {"outcome": c, "runs": k, "share": k / n if n else math.nan,
+                   "low": lo, "high": hi}
+            if by is not None:
+                row = {by: key, **row}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ceasefire_timing(runs: pd.DataFrame) -> dict[str, Any]:
+    """Share of runs with an open-ended ceasefire and the median / IQR of its first date."""
+    n = len(runs)
+    have = runs["first_ceasefire_date"].dropna()
+    out: dict[str, Any] = {"runs": n, "with_ceasefire": len(have),
+                           "share": len(have) / n if n else math.nan}
+    if len(have):
+        ns = have.astype("datetime64[ns]").astype("int64").to_numpy()
+        q = np.quantile(ns, [0.25, 0.5, 0.75], method="nearest")
+        out.update({k: pd.Timestamp(int(v)).date() for k, v in
+                    zip(("q25", "median", "q75"), q, strict=True)})
+        steps = runs["first_ceasefire_step"].dropna().astype(float)
+        out["median_step"] = float(np.median(steps))
+    return out
+
+
+def succeeded_by(runs: pd.DataFrame) -> pd.DataFrame:
+    """Who proposed the first open-ended ceasefire that came into force, over runs."""
+    col = runs["ceasefire_proposer"].dropna().astype(str)
+    kind = runs.loc[col.index, "ceasefire_proposer_kind"].astype(str)
+    if not len(col):
+        return pd.DataFrame(columns=["proposer", "kind", "runs", "share"])
+    df = pd.DataFrame({"proposer": col, "kind": kind}).value_counts().reset_index(name="runs")
+    df["share"] = df["runs"] / len(runs)
+    return df.sort_values(["runs", "proposer"], ascending=[False, True], ignore_index=True)
+
+
+def code_version() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=Path(__file__).parent,
+                               timeout=5)
+        if rev.returncode == 0:
+            return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("negsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx", "scipy",
+                "dask", "distributed"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def make_manifest(scenario: Scenario, *, source: str, overrides: list[str], seed: int,
+                  runs: int, steps: int | None, kind: str = "run",
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "scenario_name": scenario.model.name,
+        "scenario_file": source,
+        "scenario_digest": scenario.digest(),
+        "overrides": overrides,
+        "seed": seed,
+        "runs": runs,
+        "steps": steps if steps is not None else scenario.model.weeks,
+        "code_version": code_version(),
+        "packages": package_versions(),
+        "command": " ".join(["negsim", *sys.argv[1:]]),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "complete": False,
+        **(extra or {}),
+        "scenario": scenario.to_dict(),
+    }
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    atomic_json(manifest, folder / "manifest.json")
