@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim.negotiation import Answer, Decision, FactionView, Proposal, concession, evaluate
+from sim.negotiation import (
+    Answer,
+    Decision,
+    FactionView,
+    Proposal,
+    concession,
+    evaluate,
+    value_of_fighting,
+    wants_to_propose,
+)
 
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
@@ -50,7 +59,8 @@ class Faction(mesa.Agent):
         self.log_ratio_sum = 0.0
         self.evidence = 0.0
         self.losses_total = 0.0
-        self.loss_rate = 0.0  # smoothed share of strength lost per week
+        self.lost_this_week = 0.0
+        self.loss_rate = 0.0  # smoothed share of strength lost in battle per week
         self.aim: float = spec.min_share  # the least share it would sign for, adapting
         self.last_proposal = -10**9
         self.first_proposal: int | None = None
@@ -70,7 +80,27 @@ class Faction(mesa.Agent):
 
     # ------------------------------------------------------------------ diplomacy
     def answer(self, view: FactionView, proposal: Proposal) -> Decision:
+        """Accept, reject or counter a proposal (see `sim.negotiation.evaluate`)."""
         return evaluate(view, proposal)
+
+    def defects(self, view: FactionView, deal: Proposal, monitoring: float
+                ) -> tuple[bool, float, float]:
+        """The commitment problem: does fighting on now beat keeping the deal in force?
+
+        Keeping it is worth the line (and political share) plus its backers' pressure and the
+        cost a guarantor's monitoring puts on defecting. Returns (defects, fight, keep).
+        """
+        mp = self.model.mp
+        fight, _ = value_of_fighting(view)
+        pol = deal.political_share(view.bloc)
+        w = mp.political_value if pol is not None else 0.0
+        keep = ((1 - w) * view.share + w * (pol or 0.0) + view.pressure
+                + mp.enforcement * monitoring)
+        return fight > keep + mp.defection_margin, fight, keep
+
+    def wants_to_propose(self, view: FactionView) -> bool:
+        """Whether it puts its own terms on the table this week."""
+        return wants_to_propose(view)
 
     def own_terms(self, view: FactionView, step: int, pid: int, addressees, counter_to=None):
         """Terms it puts forward itself: its aims, conceded over time (see `concession`)."""
@@ -102,8 +132,16 @@ class Faction(mesa.Agent):
         for b, n in self.foreign.items():
             lost[b] = n * frac
             self.foreign[b] = n - n * frac
-        self.losses_total += amount if frac < 1 else total
+        taken = amount if frac < 1 else total
+        self.losses_total += taken
+        self.lost_this_week += taken
         return lost
+
+    def tally_losses(self) -> None:
+        """Smooth this week's battle losses into its casualty rate (drives casualty aversion)."""
+        share = self.lost_this_week / max(self.effective + self.lost_this_week, 1e-9)
+        self.loss_rate = 0.7 * self.loss_rate + 0.3 * share
+        self.lost_this_week = 0.0
 
     def adapt_aim(self, share: float, momentum: float, expected_gain: float) -> None:
         """Aspiration adaptation: while it loses ground, or holds still with nothing to gain by

@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.progress import TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
@@ -56,8 +62,9 @@ def guarded(fn):
     return wrapper
 
 
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
+def _escape(text: object) -> str:
+    """Show user text verbatim (scenario names and paths may contain [brackets])."""
+    return escape(str(text))
 
 
 # ---------------------------------------------------------------------- options
@@ -140,7 +147,8 @@ def check(
             err.print(f"[bold red]invalid:[/] {_escape(str(exc))}")
             bad += 1
             continue
-        out.print(f"[green]ok[/] {f}: {scn.model.name!r}, {len(scn.factions)} factions, "
+        out.print(f"[green]ok[/] {_escape(f)}: {_escape(repr(scn.model.name))}, "
+                  f"{len(scn.factions)} factions, "
                   f"{len(scn.backers)} backers, {len(scn.mediators)} mediators, "
                   f"{len(scn.sites)} sites, {len(scn.events)} events, "
                   f"{scn.model.weeks} weeks from {scn.model.start_date}")
@@ -169,7 +177,8 @@ def run(
 ) -> None:
     """Run N replicates of a scenario and write runs/steps/events tables (Parquet).
 
-    Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2 --set backers.turkey.capacity=0
+    Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2
+    --set backers.turkey.capacity=0
     """
     from sim.results import make_manifest, write_manifest
     from sim.runner import Interrupted, run_replicates
@@ -187,7 +196,7 @@ def run(
                                  parts_dir=folder / "parts", progress=advance)
     except Interrupted as exc:
         err.print(f"[yellow]interrupted:[/] {exc.done} of {exc.total} chunks kept in "
-                  f"{folder}/parts")
+                  f"{_escape(folder)}/parts")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _cleanup_parts(folder)
     manifest["complete"] = True
@@ -208,7 +217,8 @@ def print_summary(res, scn: Scenario, folder: Path | None) -> None:
 
     runs = res.runs
     n = len(runs)
-    t = Table(title=f"{scn.model.name}: outcomes over {n} runs", title_justify="left")
+    t = Table(title=_escape(f"{scn.model.name}: outcomes over {n} runs"),
+              title_justify="left")
     t.add_column("outcome")
     t.add_column("runs", justify="right")
     t.add_column("share", justify="right")
@@ -226,12 +236,12 @@ def print_summary(res, scn: Scenario, folder: Path | None) -> None:
     sb = succeeded_by(runs)
     if len(sb):
         who = ", ".join(f"{r.proposer} ({r.kind}) {r.runs}" for r in sb.itertuples())
-        out.print(f"Ceasefires proposed by: {who}")
+        out.print(f"Ceasefires proposed by: {_escape(who)}")
     if len(res.failures):
         err.print(f"[bold red]{len(res.failures)} runs failed[/]; see failures.parquet")
     if folder is not None:
-        out.print(f"Results: {folder}/ (runs.parquet, steps.parquet, events.parquet, "
-                  "manifest.json)")
+        out.print(f"Results: {_escape(folder)}/ (runs.parquet, steps.parquet, "
+                  "events.parquet, manifest.json)")
 
 
 # ---------------------------------------------------------------------- explain
@@ -266,7 +276,7 @@ def explain(
     scn = load(scenario, set_)
     s = run_seeds(seed, run_ + 1)[run_]
     row, _, ev = run_one(scn, run_, s, steps)
-    out.print(f"[bold]{scn.model.name}[/] - seed {seed}, run {run_} (run seed {s})")
+    out.print(f"[bold]{_escape(scn.model.name)}[/] - seed {seed}, run {run_} (run seed {s})")
     last = None
     for r in ev.itertuples():
         if r.kind == "battle" and not battles:
@@ -314,8 +324,9 @@ def fields(
     for name, cls in tables.items():
         if table is not None and name != table:
             continue
-        t = Table(title=f"[{name}]" if name in ("model",) else f"[{name}.<name>]"
-                  if name != "events" else "[[events]]", title_justify="left")
+        title = ("[model]" if name == "model" else "[[events]]" if name == "events"
+                 else "[events.initiative]" if name == "initiative" else f"[{name}.<name>]")
+        t = Table(title=_escape(title), title_justify="left")
         for c in ("field", "default", "unit", "range", "meaning"):
             t.add_column(c, overflow="fold")
         for fname, f in cls.model_fields.items():

@@ -23,14 +23,14 @@ from sim.negotiation import (
     Proposal,
     expected_gain,
     value_of_fighting,
-    wants_to_propose,
 )
 from sim.scenario import Scenario
 
 __all__ = ["EVENT_COLUMNS", "NegotiationModel", "STATUS"]
 
 STATUS = ("war", "truce", "ceasefire")
-EVENT_COLUMNS = ["step", "kind", "actor", "target", "proposal_id", "accepted", "value", "reason"]
+EVENT_COLUMNS = ["step", "kind", "actor", "target", "proposal_id", "accepted", "value",
+                 "momentum", "reason"]
 
 
 class NegotiationModel(mesa.Model):
@@ -42,6 +42,11 @@ class NegotiationModel(mesa.Model):
     >>> m.run()
     >>> m.outcome()  # doctest: +SKIP
     """
+
+    #: Agent classes; a subclass of the model may swap in scripted agents (tests, what-ifs).
+    faction_class: type[Faction] = Faction
+    backer_class: type[Backer] = Backer
+    mediator_class: type[Mediator] = Mediator
 
     def __init__(self, scenario: Scenario, *, rng=None, steps: int | None = None) -> None:
         super().__init__(rng=rng)
@@ -74,11 +79,13 @@ class NegotiationModel(mesa.Model):
 
         # ---- agents
         self.factions: dict[str, Faction] = {
-            k: Faction(self, k, f) for k, f in scenario.factions.items()
+            k: self.faction_class(self, k, f) for k, f in scenario.factions.items()
         }
-        self.backers: dict[str, Backer] = {k: Backer(self, k, b) for k, b in scenario.backers.items()}
+        self.backers: dict[str, Backer] = {
+            k: self.backer_class(self, k, b) for k, b in scenario.backers.items()
+        }
         self.mediators: dict[str, Mediator] = {
-            k: Mediator(self, k, m) for k, m in scenario.mediators.items()
+            k: self.mediator_class(self, k, m) for k, m in scenario.mediators.items()
         }
         self.armed = [k for k, f in self.factions.items() if f.armed]
         self.blocs = list(dict.fromkeys(self.factions[k].bloc for k in self.armed))
@@ -551,12 +558,14 @@ class NegotiationModel(mesa.Model):
                                                                       strict=True))))
         # factions that would rather freeze the line than fight on
         if self.status == "war":
-            for k, f in self.factions.items():
+            keys = list(self.factions)
+            for i in self.rng.permutation(len(keys)):  # random activation order, no first mover
+                k, f = keys[i], self.factions[keys[i]]
                 if step - f.last_proposal < f.p.proposal_interval:
                     continue
                 if any(p.proposer == k for p in table):
                     continue
-                if wants_to_propose(views[k]):
+                if f.wants_to_propose(views[k]):
                     prop = f.own_terms(views[k], step, self._pid(), self._addressees(k))
                     f.last_proposal = step
                     self._announce(prop, views[k])
@@ -588,8 +597,8 @@ class NegotiationModel(mesa.Model):
                                              and answers[p.id][k].answer is Answer.ACCEPT)
                          for k in self.armed)]
         if agreed:
-            agreed.sort(key=lambda p: (not p.open_ended, p.id))
-            self._start_deal(agreed[0], step)
+            best = [p for p in agreed if p.open_ended] or agreed
+            self._start_deal(best[int(self.rng.integers(len(best)))], step)
         else:
             for k, prop in counters.items():
                 self._announce(prop, views[k])
@@ -607,7 +616,7 @@ class NegotiationModel(mesa.Model):
         self.counts["proposals"] += 1
         fight, _ = value_of_fighting(view)
         what = "counter-proposal" if prop.counter_to else "proposal"
-        self.log("proposal", prop.proposer, "all", proposal_id=prop.id, value=view.momentum,
+        self.log("proposal", prop.proposer, "all", proposal_id=prop.id, value=fight,
                  reason=f"{what}: {prop.describe()} | momentum {view.momentum:+.3f}, "
                         f"fight {fight:.3f} < freeze")
 
@@ -694,16 +703,18 @@ class NegotiationModel(mesa.Model):
                 fa, fd = alloc[(e, att)], alloc[(e, dfn)]
                 if fa <= 0:
                     continue
-                ba, bd = self.bloc_of[att], self.bloc_of[dfn]
+                ba = self.bloc_of[att]
                 seen = fd + deterrent.get((self.site_keys[dst], ba), 0.0)
                 A = self.factions[att]
                 believed = self.believed_win(A.belief, fa, seen, self.site_p[dst].defence,
                                              A.reference_ratio)
-                if believed >= self.factions[att].p.attack_threshold and (
-                        best is None or believed > best[0]):
+                if believed >= A.p.attack_threshold and (
+                        best is None or believed > best[0]
+                        or (believed == best[0] and self.rng.random() < 0.5)):
                     best = (believed, src, dst, fa, fd)
             if best is not None:
                 plans.append((e, *best))
+        plans = [plans[i] for i in self.rng.permutation(len(plans))]  # battles in random order
         # battles
         lost_by_backer: dict[str, float] = {}
         for _e, believed, src, dst, fa, fd in plans:
@@ -770,16 +781,14 @@ class NegotiationModel(mesa.Model):
                      reason=f"{deal.duration}-week truce expired; war resumes")
             self._end_deal()
             return
+        if step == self.deal_start:
+            return  # signed this week: it is tested from next week on
         mp = self.mp
         g = self._guarantor_monitoring()
         # commitment problem: does defecting now beat keeping the deal?
         for k in self.armed:
-            v = self.view(k)
-            fight, _ = value_of_fighting(v)
-            pol = deal.political_share(v.bloc)
-            w = mp.political_value if pol is not None else 0.0
-            keep = (1 - w) * v.share + w * (pol or 0.0) + v.pressure + mp.enforcement * g
-            if fight > keep + mp.defection_margin:
+            defect, fight, keep = self.factions[k].defects(self.view(k), deal, g)
+            if defect:
                 self.counts["breakdowns"] += 1
                 self.log("breakdown", k, "all", proposal_id=deal.id, value=fight - keep,
                          reason=f"defects: fight {fight:.3f} > keep {keep:.3f} + margin "
@@ -814,13 +823,9 @@ class NegotiationModel(mesa.Model):
     def _learning(self) -> None:
         mem = self.mp.belief_memory
         for k in self.armed:
-            f = self.factions[k]
-            lost = max(f._last_eff - f.effective, 0.0) if hasattr(f, "_last_eff") else 0.0
-            f.loss_rate = 0.7 * f.loss_rate + 0.3 * (lost / max(f._last_eff, 1e-9)
-                                                     if hasattr(f, "_last_eff") else 0.0)
-            f._last_eff = f.effective
+            self.factions[k].tally_losses()
         # political wings learn from their bloc's battles
-        for k, f in self.factions.items():
+        for f in self.factions.values():
             if not f.armed:
                 same = [self.factions[a] for a in self.armed if self.bloc_of[a] == f.bloc]
                 f.battles = sum(a.battles for a in same)
@@ -861,10 +866,13 @@ class NegotiationModel(mesa.Model):
     # ================================================================== records
     def log(self, kind: str, actor: str, target: str, *, proposal_id: int | None = None,
             accepted: bool | None = None, value: float | None = None, reason: str = "") -> None:
+        """Record an event; `momentum` is the acting faction's territorial momentum."""
+        momentum = self.momentum(self.bloc_of[actor]) if actor in self.factions else None
         self.datacollector.add_table_row("events", {
             "step": self.step_no, "kind": kind, "actor": actor, "target": target,
             "proposal_id": proposal_id, "accepted": accepted,
-            "value": None if value is None else float(value), "reason": reason,
+            "value": None if value is None else float(value), "momentum": momentum,
+            "reason": reason,
         })
 
     def outcome(self) -> str:

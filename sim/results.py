@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import platform
@@ -113,10 +114,8 @@ def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("negsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx", "scipy",
                 "dask", "distributed"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

@@ -483,14 +483,15 @@ class Scenario(_Table):
         if field in _FIXED_FIELDS:
             return f"a parameter; '{field}' is structure or state, which events may not change"
         current = getattr(table, field)
-        if isinstance(current, bool) or not isinstance(current, (int, float)):
-            if kind == "scale":
-                return "a numeric field to scale"
+        numeric = isinstance(current, (int, float)) and not isinstance(current, bool)
+        if kind == "scale" and not numeric:
+            return "a numeric field to scale"
         new = current * value if kind == "scale" else value
         try:
             type(table).model_validate({**table.model_dump(), field: new})
         except ValidationError as exc:
-            return exc.errors()[0]["msg"] + f" (got {new!r})"
+            err = exc.errors()[0]
+            return _expected({**err, "input": new})
         return None
 
     # ----------------------------------------------------------------- helpers
@@ -578,7 +579,21 @@ def _line_of(text: str, path: str) -> int | None:
                         if re.match(rf"\s*{re.escape(key)}\s*=", lines[j]):
                             return j + 1
                 return i + 1
+    # a table only named through its sub-tables ([backer.x] for an unknown "backer")
+    for i, ln in enumerate(lines):
+        if re.match(rf"\s*\[\[?{re.escape(parts[0])}[.\]]", ln):
+            return i + 1
+    # a key before the first table header
+    if len(parts) == 1:
+        for i, ln in enumerate(lines):
+            if ln.lstrip().startswith("["):
+                break
+            if re.match(rf"\s*{re.escape(parts[0])}\s*=", ln):
+                return i + 1
     return None
+
+
+_UNION_BRANCHES = {"float", "int", "bool"}  # never field names in our schema
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -586,8 +601,9 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after[_check_references()]",):
-            continue
+        elif isinstance(part, str) and (part.startswith("function-") or part in _UNION_BRANCHES
+                                        or part.endswith("]") and "[" in part):
+            continue  # pydantic's validator / union-branch markers, not a field
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -674,14 +690,22 @@ def scenario_from_dict(
                 continue
             path = _format_loc(err["loc"])
             problems.append(_located(path, _expected(err), text, override_paths))
-        raise ScenarioError(source, problems) from None
+        seen: set[str] = set()
+        unique = []
+        for prob in problems:  # a value failing every branch of a union is one problem
+            if prob[0] not in seen:
+                seen.add(prob[0])
+                unique.append(prob)
+        raise ScenarioError(source, unique) from None
     # Fill display names.
     return _with_names(scn)
 
 
 def _located(path: str, msg: str, text: str, overrides: set[str]) -> tuple[str, int | None, str]:
-    if path in overrides:
-        return (f"{path} (from --set)", None, msg)
+    touched = [o for o in overrides if o == path or o.startswith(path + ".")]
+    if touched:
+        via = path if path in touched else f"{path} (changed by --set {', '.join(touched)})"
+        return (f"{via} (from --set)" if path in touched else via, None, msg)
     return (path, _line_of(text, path) if text else None, msg)
 
 
@@ -731,5 +755,8 @@ def load_scenario(
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         msg = getattr(exc, "msg", str(exc))
+        if line is None:  # Python < 3.14 only puts the position in the message
+            m = re.search(r"\(at line (\d+), column \d+\)", msg)
+            line = int(m.group(1)) if m else None
         raise ScenarioError(src, [("", line, f"valid TOML syntax ({msg})")]) from None
     return scenario_from_dict(data, pairs, source=src, text=text)

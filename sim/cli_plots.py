@@ -1,0 +1,232 @@
+"""The `negsim plot`, `negsim report` and `negsim compare` commands (registered on sim.cli.app).
+
+Importing this module registers the commands; ``sim/cli.py`` imports it at its end.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sim.cli import BadInput, app, err, guarded, out
+
+__all__ = ["compare", "plot", "report"]
+
+CHART_LIST = ("outcomes, survival, fans, support, diplomacy, map, ceasefire-life (run charts); "
+              "sweep-outcomes, sweep-heatmap, sweep-influence (sweep charts)")
+
+FolderArg = Annotated[Path, typer.Argument(
+    help="A results folder written by `negsim run` or `negsim sweep` (it holds manifest.json "
+         "and the Parquet tables). Example: results/libya_2019-20250101-120000",
+    show_default=False)]
+
+
+def _open(folder: Path, need=("runs", "steps", "events")):
+    from sim.plots import ResultsError, open_results
+
+    try:
+        return open_results(folder, need=need)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _names(only: str | None) -> list[str] | None:
+    from sim.plots import CHARTS
+
+    if only is None:
+        return None
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CHARTS]
+    if unknown or not names:
+        raise BadInput(f"--only {only!r}: unknown chart name(s) {', '.join(unknown) or '(none)'}"
+                       f"; expected a comma-separated list of: {', '.join(CHARTS)}")
+    return names
+
+
+def _needs(names: list[str] | None) -> tuple[str, ...]:
+    from sim.plots import CHARTS
+
+    need: dict[str, None] = {"runs": None}
+    for n in names or CHARTS:
+        for t in CHARTS[n].needs:
+            need[t] = None
+    return tuple(need)
+
+
+# ---------------------------------------------------------------------- plot
+@app.command()
+@guarded
+def plot(
+    folder: FolderArg,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", metavar="png|svg",
+        help="Image format of the chart files. Example: --format svg")] = "png",
+    only: Annotated[str | None, typer.Option(
+        "--only", metavar="NAME,...",
+        help=f"Draw only these charts (comma-separated): {CHART_LIST}. "
+             "Example: --only outcomes,survival")] = None,
+) -> None:
+    """Draw the outcome charts of a results folder into FOLDER/charts/ and list them.
+
+    Works on run and sweep folders; says which charts do not apply, and why.
+
+    Example: negsim plot results/libya_2019-20250101-120000 --only outcomes,map
+    """
+    from sim.plots import render_charts
+
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise BadInput(f"--format {fmt!r}: expected png or svg")
+    names = _names(only)
+    res = _open(folder, _needs(names))
+    charts = folder / "charts"
+    try:
+        charts.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{charts}: cannot create the charts folder ({exc.strerror})") from None
+    done, skipped = render_charts(res, names, out_dir=charts, fmt=fmt, keep=False)
+    _warn_incomplete(res)
+    if done:
+        t = Table(title=f"{len(done)} charts in {escape(str(charts))}/", title_justify="left")
+        t.add_column("chart")
+        t.add_column("file")
+        t.add_column("shows")
+        for r in done:
+            t.add_row(r.chart, escape(r.path.name), escape(r.title))
+        out.print(t)
+    for name, why in skipped.items():
+        out.print(f"[yellow]not drawn[/] {name}: {escape(why)}")
+    if not done:
+        raise BadInput(f"{folder}: none of the charts asked for applies to this folder")
+
+
+def _warn_incomplete(res) -> None:
+    if not res.manifest.get("complete", True):
+        err.print("[yellow]warning:[/] the manifest says these results are incomplete "
+                  "(interrupted); the charts show the finished runs only")
+
+
+# ---------------------------------------------------------------------- report
+@app.command()
+@guarded
+def report(
+    folder: FolderArg,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Where to write the report (default FOLDER/report.html). "
+                            "Example: --out ~/libya-report.html")] = None,
+    only: Annotated[str | None, typer.Option(
+        "--only", metavar="NAME,...",
+        help=f"Include only these charts (comma-separated): {CHART_LIST}. "
+             "Example: --only outcomes,survival")] = None,
+) -> None:
+    """Write one self-contained HTML report of a results folder: the scenario, the manifest,
+    summary tables and every chart with a one-line reading. Charts are embedded (no external
+    files or links), so the report reads offline and can be mailed as it is.
+
+    Example: negsim report results/libya_2019-20250101-120000
+    """
+    from sim.plots import as_tables, render_charts
+    from sim.report import render_html
+
+    names = _names(only)
+    res = _open(folder, ("runs", "steps", "events"))
+    target = out_file if out_file is not None else folder / "report.html"
+    if target.exists() and target.is_dir():
+        raise BadInput(f"--out {target}: is a folder; expected a file name like report.html")
+    if not target.parent.exists():
+        raise BadInput(f"--out {target}: the folder {target.parent} does not exist")
+    t = as_tables(res)
+    rendered, skipped = render_charts(t, names)
+    text = render_html(t, rendered, skipped)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        raise BadInput(f"{target}: cannot write the report ({exc.strerror})") from None
+    _warn_incomplete(res)
+    out.print(f"[green]report[/] {escape(str(target))} ({len(rendered)} charts, "
+              f"{target.stat().st_size / 1e6:.1f} MB)")
+    for name, why in skipped.items():
+        out.print(f"[yellow]not included[/] {name}: {escape(why)}")
+
+
+# ---------------------------------------------------------------------- compare
+@app.command()
+@guarded
+def compare(
+    folder_a: Annotated[Path, typer.Argument(
+        help="The baseline results folder (A). Example: results/libya", show_default=False)],
+    folder_b: Annotated[Path, typer.Argument(
+        help="The variant results folder (B), run with the same --seed and --runs. "
+             "Example: results/no_turkey", show_default=False)],
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Where to write the overlaid survival chart (.png or .svg; "
+                            "default FOLDER_B/charts/compare-<A's folder name>.png). "
+                            "Example: --out compare.png")] = None,
+) -> None:
+    """Compare two runs of variants of a scenario (a counterfactual, e.g. with and without a
+    backer): outcome shares and the first open-ended ceasefire, as differences B − A with 95%
+    intervals. Runs are paired by run number when their seeds match (same --seed): the
+    differences are then paired; otherwise the folders are compared as independent samples,
+    and the output says so. Also writes the two survival curves overlaid.
+
+    Example: negsim compare results/libya results/no_turkey
+    """
+    from sim.compare import compare_results, default_chart_path, plot_compare_survival
+    from sim.plots import ResultsError, as_tables, save_figure
+
+    ra, rb = _open(folder_a, ("runs",)), _open(folder_b, ("runs",))
+    for f, r in ((folder_a, ra), (folder_b, rb)):
+        if r.manifest.get("kind") == "sweep":
+            raise BadInput(f"{f}: a sweep folder; compare takes two run folders")
+    ta, tb = as_tables(ra), as_tables(rb)
+    try:
+        c = compare_results(ta, tb)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+    target = out_file if out_file is not None else default_chart_path(folder_a, folder_b)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise BadInput(f"--out {target}: expected a .png or .svg file name")
+    out.print(f"[bold]A[/] {escape(c.a_label)}: {c.n_a} runs")
+    out.print(f"[bold]B[/] {escape(c.b_label)}: {c.n_b} runs")
+    style = "green" if c.paired else "bold yellow"
+    out.print(f"[{style}]{escape(c.note)}[/]")
+    t = Table(title="Outcome shares: B − A" + (" (paired)" if c.paired else " (unpaired)"),
+              title_justify="left")
+    for col in ("outcome", "A", "B", "B − A", "95% interval"):
+        t.add_column(col, justify="left" if col == "outcome" else "right")
+    for r in c.outcomes.itertuples():
+        t.add_row(escape(r.label), f"{r.a_share:.1%}", f"{r.b_share:.1%}",
+                  f"{r.diff * 100:+.1f} pts", f"{r.low * 100:+.1f} to {r.high * 100:+.1f}")
+    out.print(t)
+    tm = c.timing
+    out.print("[bold]First open-ended ceasefire[/]")
+    out.print(f"  share of runs with one: A {tm['a_share']:.1%}, B {tm['b_share']:.1%}; B − A "
+              f"{tm['share_diff'] * 100:+.1f} pts (95% interval {tm['share_low'] * 100:+.1f} "
+              f"to {tm['share_high'] * 100:+.1f})")
+    if c.paired:
+        if tm["both"]:
+            ci = ("" if math.isnan(tm["median_low"]) else
+                  f" (95% interval {tm['median_low']:+.0f} to {tm['median_high']:+.0f})")
+            out.print(f"  in the {tm['both']} runs where both had one: median B − A "
+                      f"{tm['median_diff']:+.1f} weeks{ci}; earlier in B in "
+                      f"{tm['earlier_in_b']}, later in {tm['later_in_b']}, same week in "
+                      f"{tm['same']}")
+        else:
+            out.print("  no run had one in both A and B: no paired timing difference")
+    elif "median_diff" in tm:
+        out.print(f"  median week of the first (runs with one): A {tm['median_a']:.0f}, B "
+                  f"{tm['median_b']:.0f}; difference {tm['median_diff']:+.1f} weeks (unpaired)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_figure(plot_compare_survival(ta, tb), target, fmt)
+    except OSError as exc:
+        raise BadInput(f"{target}: cannot write the chart ({exc.strerror})") from None
+    out.print(f"[green]chart[/] {escape(str(target))}")
