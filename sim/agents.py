@@ -143,11 +143,13 @@ class Faction(mesa.Agent):
         self.loss_rate = 0.7 * self.loss_rate + 0.3 * share
         self.lost_this_week = 0.0
 
-    def adapt_aim(self, share: float, momentum: float, expected_gain: float) -> None:
+    def adapt_aim(self, share: float, momentum: float, expected_gain: float) -> bool:
         """Aspiration adaptation: while it loses ground, or holds still with nothing to gain by
-        fighting on, its aims drift down toward what it holds."""
+        fighting on, its aims drift down toward what it holds. Returns whether they moved."""
         if self.aim > share and (momentum < 0 or (momentum <= 0 and expected_gain <= 0)):
             self.aim -= self.p.aim_adaptation * (self.aim - share)
+            return True
+        return False
 
     @property
     def reference_ratio(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from functools import partial
 
 import mesa
@@ -53,6 +54,9 @@ class NegotiationModel(mesa.Model):
         if not isinstance(scenario, Scenario):
             raise TypeError("NegotiationModel needs a sim.Scenario (see sim.load_scenario)")
         self.spec = scenario
+        self._front_cache: tuple | None = None  # derived quantities, dropped on state changes
+        self._alloc_cache: dict | None = None
+        self._cache: dict = {}
         mp = scenario.model
         self.mp = _Mutable(mp.model_dump())
         self.weeks = steps if steps is not None else mp.weeks
@@ -116,9 +120,6 @@ class NegotiationModel(mesa.Model):
         self.events_by_step: dict[int, list] = {}
         for e in scenario.events:
             self.events_by_step.setdefault(scenario.date_step(e.date), []).append(e)
-        self._front_cache: tuple | None = None
-        self._alloc_cache: dict | None = None
-        self._cache: dict = {}
         self.attacked = [-10**9] * len(site_keys)  # last step each site was attacked
         self._refresh_shares()
         for b in self.blocs:
@@ -166,7 +167,11 @@ class NegotiationModel(mesa.Model):
         return self._bshare[bloc]
 
     def bloc_effective(self, bloc: str) -> float:
-        return sum(self.factions[k].effective for k in self.armed if self.bloc_of[k] == bloc)
+        got = self._cache.get(("eff", bloc))
+        if got is None:
+            got = self._cache[("eff", bloc)] = sum(
+                self.factions[k].effective for k in self.armed if self.bloc_of[k] == bloc)
+        return got
 
     def momentum(self, bloc: str) -> float:
         h = self.share_history[bloc]
@@ -184,8 +189,7 @@ class NegotiationModel(mesa.Model):
         for k, s in fs.items():
             self._bshare[self.bloc_of[k]] += s
         self._front_cache = None
-        if hasattr(self, "_cache"):
-            self._invalidate()
+        self._invalidate()
 
     def fronts(self) -> tuple[list[tuple[int, int]], dict[str, float], dict[str, float]]:
         """Hostile edges, and per bloc the value share of enemy / own sites on the fronts."""
@@ -315,11 +319,17 @@ class NegotiationModel(mesa.Model):
             got = self._cache[key] = self._assess_fronts(bloc, belief, threshold, ref)
         return got
 
-    def _assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
+    def _front_terms(self, bloc: str):
+        """Per directed front edge, the belief-free part of the believed odds: the contest
+        success function's local force ratio (fa / (b fd))^m, now and with the projected shift
+        of the balance; computed once per state for each bloc."""
+        key = ("terms", bloc)
+        got = self._cache.get(key)
+        if got is not None:
+            return got
         hostile, _, _ = self.fronts()
-        if not hostile:
-            return (), ()
         alloc = self.allocation()
+        m = self.mp.decisiveness
         own = self.bloc_effective(bloc)
         rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
         ratio = max(own, 1e-9) / max(rival, 1e-9)
@@ -327,36 +337,55 @@ class NegotiationModel(mesa.Model):
         own_p = max(own + self.expected_inflow(bloc, h), 1e-9)
         rival_p = max(sum(self.bloc_effective(b) + self.expected_inflow(b, h)
                           for b in self.blocs if b != bloc), 1e-9)
-        shift = (own_p / rival_p) / ratio
+        shift_m = ((own_p / rival_p) / ratio) ** m
         deter = self._deterrence()
-        tgt: dict[int, list[float]] = {}
-        thr: dict[int, list[float]] = {}
+        targets, threats = [], []
         for e, (a, b) in enumerate(hostile):
             for src, dst in ((a, b), (b, a)):
                 att, dfn = self.ctrl[src], self.ctrl[dst]
                 fa, fd = alloc[(e, att)], alloc[(e, dfn)]
                 dfc = self.site_p[dst].defence
                 if self.bloc_of[att] == bloc:
-                    fd_seen = fd + deter.get((self.site_keys[dst], bloc), 0.0)
-                    now = self.believed_win(belief, fa, fd_seen, dfc, ref)
-                    proj = self.believed_win(belief, fa, fd_seen, dfc, ref, shift)
-                    cur = tgt.setdefault(dst, [0.0, 0.0])
-                    cur[0] = max(cur[0], now if now >= threshold else 0.0)
-                    cur[1] = max(cur[1], proj if proj >= threshold else 0.0)
+                    fd += deter.get((self.site_keys[dst], bloc), 0.0)
+                    local = (fa / max(dfc * fd, 1e-9)) ** m
+                    targets.append((dst, local, local * shift_m))
                 else:  # the enemy attacking one of our sites, as we see it
-                    now = self.believed_win(1 - belief, fa, fd, dfc, 1 / ref)
-                    proj = self.believed_win(1 - belief, fa, fd, dfc, 1 / ref, 1 / shift)
-                    cur = thr.setdefault(dst, [0.0, 0.0])
-                    cur[0] = max(cur[0], now if now >= threshold else 0.0)
-                    cur[1] = max(cur[1], proj if proj >= threshold else 0.0)
+                    local = (fa / max(dfc * fd, 1e-9)) ** m
+                    threats.append((dst, local, local / shift_m))
+        got = self._cache[key] = (targets, threats)
+        return got
+
+    def _assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
+        targets, threats = self._front_terms(bloc)
+        if not targets and not threats:
+            return (), ()
+        m = self.mp.decisiveness
+        p = min(max(belief, 1e-6), 1 - 1e-6)
         tv = self.total_value
-        targets = tuple((self.site_p[i].value / tv, q[0], q[1]) for i, q in sorted(tgt.items()))
-        threats = tuple((self.site_p[i].value / tv, r[0], r[1]) for i, r in sorted(thr.items()))
-        return targets, threats
+        out = []
+        # believed odds = odds(belief) x (local / reference ratio)^m, see `believed_win`
+        for terms, odds in ((targets, p / (1 - p) * ref ** -m),
+                            (threats, (1 - p) / p * ref ** m)):
+            best: dict[int, list[float]] = {}
+            for dst, now, proj in terms:
+                q_now, q_proj = odds * now, odds * proj
+                q_now, q_proj = q_now / (1 + q_now), q_proj / (1 + q_proj)
+                cur = best.setdefault(dst, [0.0, 0.0])
+                if q_now >= threshold and q_now > cur[0]:
+                    cur[0] = q_now
+                if q_proj >= threshold and q_proj > cur[1]:
+                    cur[1] = q_proj
+            out.append(tuple((self.site_p[i].value / tv, q[0], q[1])
+                             for i, q in sorted(best.items())))
+        return out[0], out[1]
 
     def _site_values(self):
-        return tuple((k, self.bloc_of[c], p.value / self.total_value)
-                     for k, c, p in zip(self.site_keys, self.ctrl, self.site_p, strict=True))
+        got = self._cache.get("site_values")
+        if got is None:
+            got = self._cache["site_values"] = tuple(
+                (k, self.bloc_of[c], p.value / self.total_value)
+                for k, c, p in zip(self.site_keys, self.ctrl, self.site_p, strict=True))
+        return got
 
     def _bloc_loss_rate(self, bloc: str) -> float:
         ks = [k for k in self.armed if self.bloc_of[k] == bloc]
@@ -364,6 +393,12 @@ class NegotiationModel(mesa.Model):
 
     def dependence(self, backer: Backer) -> float:
         """How much the client depends on this backer: its share of the client's resources."""
+        got = self._cache.get(("dep", backer.key))
+        if got is None:
+            got = self._cache[("dep", backer.key)] = self._dependence(backer)
+        return got
+
+    def _dependence(self, backer: Backer) -> float:
         f = self.factions[backer.client]
         support = sum(b.support for b in self.backers_of[backer.client])
         own = f.p.base_income + self.site_income(f.key)
@@ -377,6 +412,7 @@ class NegotiationModel(mesa.Model):
         self._events(step)
         self._support(step)
         self._invalidate()
+        self._preferences()
         self._diplomacy(step)
         if self.status == "war":
             self._fighting(step)
@@ -424,25 +460,34 @@ class NegotiationModel(mesa.Model):
     def _support(self, step: int) -> None:
         if not self.backers:
             return
-        _, gain, loss = self.fronts()
-        hostile_sites = self._threatened_sites(step)
+        # per bloc: the rival backers' support, and distress (losing ground, outgunned)
+        given = {x: 0.0 for x in self.blocs}
+        for o in self.backers.values():
+            given[self.bloc_of[o.client]] += o.support
+        total_given = sum(given.values())
+        eff = {x: self.bloc_effective(x) for x in self.blocs}
+        total_eff = sum(eff.values())
+        distress_of = {x: max(-self.momentum(x), 0.0)
+                       + max((total_eff - eff[x]) / max(total_eff, 1e-9) - 0.5, 0.0)
+                       for x in self.blocs}
+        hostile_sites = None
         # decide simultaneously from last week's levels, then transfer
         levels = {}
         for b in self.backers.values():
             bloc = self.bloc_of[b.client]
-            opposing = sum(o.support for o in self.backers.values()
-                           if self.bloc_of[o.client] != bloc)
-            own = self.bloc_effective(bloc)
-            rival = sum(self.bloc_effective(x) for x in self.blocs if x != bloc)
-            outgunned = max(rival / max(own + rival, 1e-9) - 0.5, 0.0)
-            distress = max(-self.momentum(bloc), 0.0) + outgunned
+            opposing = total_given - given[bloc]
+            distress = distress_of[bloc]
             if b.p.red_line_capacity > 0 and b.declared is None:
                 b.declared = step  # a red line deters (and binds) from when it is declared
-            threatened = b.declared is not None and any(
-                s in hostile_sites.get(bloc, ()) and (
-                    self.bloc_of[self.ctrl[self.site_index[s]]] != bloc
-                    or self.attacked[self.site_index[s]] >= b.declared)
-                for s in b.p.red_lines)
+            threatened = False
+            if b.declared is not None:
+                if hostile_sites is None:
+                    hostile_sites = self._threatened_sites(step)
+                threatened = any(
+                    s in hostile_sites.get(bloc, ()) and (
+                        self.bloc_of[self.ctrl[self.site_index[s]]] != bloc
+                        or self.attacked[self.site_index[s]] >= b.declared)
+                    for s in b.p.red_lines)
             was = b.red_line_active
             levels[b.key] = b.decide_support(distress, opposing, threatened)
             if b.red_line_active and not was:
@@ -484,11 +529,12 @@ class NegotiationModel(mesa.Model):
                     keep *= 0.85  # foreign forces leave over a few months
                 f.foreign[b] *= keep
             f.money = 0.0
-        # backers' ceasefire preference from their client's unbiased prospects
-        self._invalidate()
+
+    def _preferences(self) -> None:
+        """Backers' ceasefire preferences from their clients' unbiased prospects. Factions feel
+        this pressure from next week on (their views this week are already formed)."""
         for b in self.backers.values():
-            client = self.factions[b.client]
-            b.update_preference(self._unbiased_gain(client))
+            b.update_preference(self._unbiased_gain(self.factions[b.client]))
 
     def _threatened_sites(self, step: int) -> dict[str, set[str]]:
         """Per bloc, the sites an enemy holds or attacked in the last weeks (a red line is
@@ -516,8 +562,6 @@ class NegotiationModel(mesa.Model):
                                               client.p.attack_threshold,
                                               client.reference_ratio)
         v = self.view(client.key)
-        from dataclasses import replace
-
         gain = expected_gain(replace(v, targets=targets, threats=threats))
         return gain / max(self.mp.horizon / 2, 1.0)
 
@@ -527,6 +571,9 @@ class NegotiationModel(mesa.Model):
             return
         date = self.date(step)
         views = {k: self.view(k) for k in self.factions}
+        for k, f in self.factions.items():  # aims adapt to last week's fortunes
+            if f.adapt_aim(views[k].share, views[k].momentum, expected_gain(views[k])):
+                views[k] = replace(views[k], min_share=f.aim)
         table: list[Proposal] = []
         # scheduled initiatives
         for e in self.initiatives:
@@ -832,10 +879,6 @@ class NegotiationModel(mesa.Model):
                 f.wins = sum(a.wins for a in same)
         for f in self.factions.values():
             f.learn(mem, self._log_ratio(f.bloc))
-        self._invalidate()
-        for f in self.factions.values():
-            f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
-                        expected_gain(self.view(f.key)))
 
     def _log_ratio(self, bloc: str) -> float:
         own = self.bloc_effective(bloc)
