@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sim.cli import BadInput, app, err, guarded, out
+from sim.cli import EXIT_RUNS_FAILED, BadInput, app, err, guarded, out
 
 __all__ = ["compare", "plot", "report"]
 
@@ -89,18 +89,28 @@ def plot(
         charts.mkdir(exist_ok=True)
     except OSError as exc:
         raise BadInput(f"{charts}: cannot create the charts folder ({exc.strerror})") from None
-    done, skipped = render_charts(res, names, out_dir=charts, fmt=fmt, keep=False)
+    try:
+        done, skipped = render_charts(res, names, out_dir=charts, fmt=fmt, keep=False,
+                                      errors="skip")
+    except OSError as exc:
+        raise BadInput(f"{charts}: cannot write the charts ({exc.strerror})") from None
     _warn_incomplete(res)
     if done:
         t = Table(title=f"{len(done)} charts in {escape(str(charts))}/", title_justify="left")
         t.add_column("chart")
-        t.add_column("file")
+        t.add_column("file", overflow="fold")
         t.add_column("shows")
         for r in done:
             t.add_row(r.chart, escape(r.path.name), escape(r.title))
         out.print(t)
+    failed = {k: v for k, v in skipped.items() if v.startswith("failed:")}
     for name, why in skipped.items():
-        out.print(f"[yellow]not drawn[/] {name}: {escape(why)}")
+        if name not in failed:
+            out.print(f"[yellow]not drawn[/] {name}: {escape(why)}")
+    for name, why in failed.items():
+        err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
+    if failed:
+        raise typer.Exit(EXIT_RUNS_FAILED)
     if not done:
         raise BadInput(f"{folder}: none of the charts asked for applies to this folder")
 
@@ -141,7 +151,7 @@ def report(
     if not target.parent.exists():
         raise BadInput(f"--out {target}: the folder {target.parent} does not exist")
     t = as_tables(res)
-    rendered, skipped = render_charts(t, names)
+    rendered, skipped = render_charts(t, names, errors="skip")
     text = render_html(t, rendered, skipped)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
@@ -153,7 +163,12 @@ def report(
     out.print(f"[green]report[/] {escape(str(target))} ({len(rendered)} charts, "
               f"{target.stat().st_size / 1e6:.1f} MB)")
     for name, why in skipped.items():
-        out.print(f"[yellow]not included[/] {name}: {escape(why)}")
+        if why.startswith("failed:"):
+            err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
+        else:
+            out.print(f"[yellow]not included[/] {name}: {escape(why)}")
+    if any(v.startswith("failed:") for v in skipped.values()):
+        raise typer.Exit(EXIT_RUNS_FAILED)
 
 
 # ---------------------------------------------------------------------- compare

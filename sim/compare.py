@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,14 +212,15 @@ def plot_compare_survival(a: Any, b: Any, *, labels: Sequence[str] | None = None
     for t, label, colour in ((ta, f"A: {la}", colours[0]), (tb, f"B: {lb}", colours[1])):
         sd = P.survival_dataset(t)
         tab = sd.table
-        tt = np.append(tab["time"], max(end, float(tab["time"].max())))
+        tt = np.append(tab["time"], float(tab["time"].max()))  # stops at the last observation
         x = info.dates(tt) if same_start else tt
         s = np.append(tab["survival"], tab["survival"].iloc[-1])
         lo = np.append(tab["low"], tab["low"].iloc[-1])
         hi = np.append(tab["high"], tab["high"].iloc[-1])
         ax.fill_between(x, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
         ax.step(x, s, where="post", color=colour, lw=2.2, gid="km-curve",
-                label=f"{label}: {int(sd.observed.sum())} of {sd.n} runs reached one")
+                label=textwrap.fill(f"{label}: {int(sd.observed.sum())} of {sd.n} runs "
+                                    "reached one", 32))
     if same_start:
         common = [e for e in ta.info.events if e in tb.info.events]
         marks = P.event_marks(P.ScenarioInfo(start=info.start, weeks=end, events=tuple(common)))
@@ -235,7 +237,10 @@ def plot_compare_survival(a: Any, b: Any, *, labels: Sequence[str] | None = None
     P._percent_axis(ax.yaxis)
     ax.set_ylabel("Runs without an open-ended ceasefire yet")
     ax.grid(alpha=0.25)
-    ax.legend(loc="lower left", fontsize=8.5, framealpha=0.9)  # survival curves leave it empty
+    if own:
+        fig.legend(loc="outside right upper", fontsize=8.5, frameon=False)
+    else:
+        ax.legend(loc="best", fontsize=8.5, framealpha=0.9)
     if own:
         fig.suptitle("Time to the first open-ended ceasefire: A and B", x=0.01, ha="left",
                      fontsize=13, fontweight="bold")

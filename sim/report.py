@@ -378,7 +378,11 @@ def render_html(t: P.Tables, rendered: list[P.Rendered], skipped: dict[str, str]
     parts.append("<h2 id=\"charts\">Charts</h2>")
     for r in rendered:
         parts.append(f"<figure id=\"chart-{_esc(r.stem)}\"><h3>{_esc(r.title)}</h3>")
-        parts.append(f"<p class=\"reading\">{_esc(reading(t, r))}</p>")
+        try:
+            line = reading(t, r)
+        except Exception as exc:  # noqa: BLE001 - a missing reading must not lose the report
+            line = f"(no reading: {type(exc).__name__}: {exc})"
+        parts.append(f"<p class=\"reading\">{_esc(line)}</p>")
         parts.append(f"<img alt=\"{_esc(r.title)}\" src=\"{_png_data_uri(r.figure)}\">")
         parts.append("</figure>")
     if skipped:
