@@ -82,6 +82,13 @@ StepsOpt = Annotated[int | None, typer.Option(
                            "Example: --steps 52")]
 
 
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def load(path: Path, sets: list[str] | None) -> Scenario:
     return load_scenario(path, sets or [])
 
@@ -164,9 +171,9 @@ def run(
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, max=10_000_000,
                                       help="Number of replicates. Example: --runs 1000")] = 200,
     seed: SeedOpt = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
-                                      help="Worker processes (results do not depend on it). "
-                                           "Example: --jobs 2")] = 1,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, show_default="all cores",
+        help="Worker processes (results do not depend on it). Example: --jobs 2")] = None,
     steps: StepsOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option(
@@ -184,6 +191,7 @@ def run(
     from sim.runner import Interrupted, run_replicates
 
     scn = load(scenario, set_)
+    jobs = jobs or available_cores()
     folder = new_out_dir(out_dir, scenario.stem)
     folder.mkdir(parents=True, exist_ok=True)
     manifest = make_manifest(scn, source=str(scenario), overrides=list(set_ or []), seed=seed,

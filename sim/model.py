@@ -477,7 +477,8 @@ class NegotiationModel(mesa.Model):
             bloc = self.bloc_of[b.client]
             opposing = total_given - given[bloc]
             distress = distress_of[bloc]
-            if b.p.red_line_capacity > 0 and b.declared is None:
+            if b.declared is None and b.p.red_line_capacity > 0 and (
+                    b.p.red_line_from is None or self.date(step) >= b.p.red_line_from):
                 b.declared = step  # a red line deters (and binds) from when it is declared
             threatened = False
             if b.declared is not None:
@@ -804,10 +805,11 @@ class NegotiationModel(mesa.Model):
         self._alloc_cache = None
 
     def _deterrence(self) -> dict[tuple[str, str], float]:
-        """Extra defence an attacker of bloc X expects at a red-line site of a rival backer."""
+        """Extra defence an attacker of bloc X expects at a declared red-line site of a rival
+        backer."""
         out: dict[tuple[str, str], float] = {}
         for b in self.backers.values():
-            if not b.p.red_lines or b.p.red_line_capacity <= 0:
+            if not b.p.red_lines or b.p.red_line_capacity <= 0 or b.declared is None:
                 continue
             surge = (b.p.red_line_capacity * b.p.red_line_credibility * b.p.efficiency
                      * (b.p.arms + b.p.fighters) * self.mp.red_line_weeks)

@@ -284,6 +284,10 @@ class Backer(_Table):
         0.0, "Capacity it unlocks when a red line is threatened (latent intervention).",
         "units/week", ge=0, le=1e6,
     )
+    red_line_from: dt.date | None = F(
+        None, "Date the red line is declared (default: from the start); it deters and binds "
+        "from then on.", "date",
+    )
     red_line_credibility: Share = F(
         1.0, "How far the other side believes the red line (scales its deterrent effect).",
         "probability",
@@ -395,7 +399,8 @@ class Event(_Table):
 
 #: Fields an event may not change: they are structure or outcomes, not parameters.
 _FIXED_FIELDS = {"controller", "client", "bloc", "neighbours", "armed", "capital", "patrons",
-                 "red_lines", "name", "favours", "lon", "lat", "strength", "support"}
+                 "red_lines", "name", "favours", "lon", "lat", "strength", "support",
+                 "red_line_from", "active_from", "active_until"}
 
 
 class Scenario(_Table):

@@ -130,3 +130,31 @@ def test_fact3_a_ceasefire_follows_a_stalemate(libya):
     gaps = _freeze_gaps(runs, res.events)
     assert (gaps >= 4).mean() >= 0.6
     assert (gaps <= 22).mean() >= 0.6
+
+
+# ---------------------------------------------------------------------- counterfactuals
+def test_fact5_without_turkey_the_lna_takes_tripoli_or_forces_terms():
+    scn = sim.load_scenario(ROOT / "scenarios" / "libya_2019.toml",
+                            ["backers.turkey.capacity=0"])
+    runs = run_replicates(scn, LIBYA_RUNS, seed=20190404, jobs=2).runs
+    wins = runs.outcome.eq("victory:lna") | (runs.control_lna >= 0.6)
+    assert wins.mean() >= 0.6  # "in most runs", with a margin of ~4 standard errors
+
+
+def test_fact5_without_the_red_line_the_push_on_sirte_goes_on_longer(libya):
+    scn, base = libya
+    cf = run_replicates(sim.load_scenario(ROOT / "scenarios" / "libya_2019.toml",
+                                          ["backers.egypt.red_line_capacity=0"]),
+                        LIBYA_RUNS, seed=20190404, jobs=2)
+    declared = pd.Timestamp(scn.backers["egypt"].red_line_from)
+
+    def pushing(res) -> float:
+        ev = res.events
+        late = ev[(ev.date >= declared) & ev.kind.isin(["battle", "capture"])
+                  & ev.actor.eq("gna") & ev.target.isin(["sirte", "jufra"])]
+        return late.run.nunique() / LIBYA_RUNS
+
+    p0, p1 = pushing(base), pushing(cf)
+    pooled = (p0 + p1) / 2
+    z = (p1 - p0) / math.sqrt(max(pooled * (1 - pooled) * 2 / LIBYA_RUNS, 1e-12))
+    assert z > 2  # more runs with GNA attacks on Sirte/Jufra after 2020-06-20 without it
