@@ -15,42 +15,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
+from scenario_text import BASE, DUEL, ROOT, SCENARIOS, add, edit, event
 from typer.testing import CliRunner
 
 from sim.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
-DUEL = ROOT / "scenarios" / "symmetric_duel.toml"
-BASE = DUEL.read_text(encoding="utf-8")
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 ENV = {"COLUMNS": "400", "NO_COLOR": "1", "NEGSIM_DEBUG": None}
 FAST = ["--runs", "2", "--steps", "3", "--quiet"]
 
 
 # ----------------------------------------------------------------------------- helpers
-def _table_span(text: str, header: str) -> tuple[int, int]:
-    start = text.index(header + "\n") + len(header) + 1
-    nxt = text.find("\n[", start)
-    return start, (len(text) if nxt < 0 else nxt + 1)
-
-
-def edit(header: str, old: str, new: str, text: str = BASE) -> str:
-    """Replace `old` inside the table `header` only."""
-    start, stop = _table_span(text, header)
-    body = text[start:stop]
-    assert old in body, f"{old!r} not in {header}"
-    return text[:start] + body.replace(old, new, 1) + text[stop:]
-
-
-def add(header: str, lines: str, text: str = BASE) -> str:
-    start, _ = _table_span(text, header)
-    return text[:start] + lines + text[start:]
-
-
-def event(*lines: str, text: str = BASE) -> str:
-    return text + "\n[[events]]\n" + "\n".join(lines) + "\n"
-
-
 def line_no(text: str, needle: str) -> int:
     return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
 

@@ -12,42 +12,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from scenario_text import BASE, DUEL, SCENARIOS, add, edit, event, table_span
 
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_override
 
-ROOT = Path(__file__).resolve().parents[1]
-DUEL = ROOT / "scenarios" / "symmetric_duel.toml"
-BASE = DUEL.read_text(encoding="utf-8")
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
-
 
 # ----------------------------------------------------------------------------- helpers
-def _table_span(text: str, header: str) -> tuple[int, int]:
-    """Character span of the body of table `header` (from after its header line to the next)."""
-    start = text.index(header + "\n") + len(header) + 1
-    nxt = text.find("\n[", start)
-    return start, (len(text) if nxt < 0 else nxt + 1)
-
-
-def edit(header: str, old: str, new: str, text: str = BASE) -> str:
-    """Replace `old` (a whole line or more) inside the table `header` only."""
-    start, stop = _table_span(text, header)
-    body = text[start:stop]
-    assert old in body, f"{old!r} not in {header}"
-    return text[:start] + body.replace(old, new, 1) + text[stop:]
-
-
-def add(header: str, lines: str, text: str = BASE) -> str:
-    """Insert `lines` right after the header line of table `header`."""
-    start, _ = _table_span(text, header)
-    return text[:start] + lines + text[start:]
-
-
-def event(*lines: str, text: str = BASE) -> str:
-    """Append one [[events]] table."""
-    return text + "\n[[events]]\n" + "\n".join(lines) + "\n"
-
-
 def line_no(text: str, needle: str, after: str | None = None) -> int:
     """1-based line of the first line containing `needle` (after the line containing `after`)."""
     lines = text.splitlines()
@@ -315,7 +285,7 @@ def test_wrong_type(tmp_path: Path, header, old, new, path, expected) -> None:
 def test_out_of_range_names_the_bound(tmp_path: Path, header, line, path, bound) -> None:
     key = line.split("=")[0].strip()
     text = BASE
-    start, stop = _table_span(text, header)
+    start, stop = table_span(text, header)
     if f"\n{key} =" in "\n" + text[start:stop]:
         old = next(ln for ln in text[start:stop].splitlines() if ln.startswith(f"{key} ="))
         text = edit(header, old, line)
