@@ -33,8 +33,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # ":b:" in a spec is text, not an emoji
+err = Console(stderr=True, emoji=False)
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNS_FAILED = 1
@@ -179,45 +179,56 @@ def run(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Output folder (default results/<scenario>-<timestamp>/). "
                       "Example: --out results/no_turkey")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDR",
+        help="Run on a Dask cluster instead of local processes: a scheduler address, or "
+             "'local' for a LocalCluster of --jobs workers. Example: --scheduler "
+             "tcp://10.0.0.5:8786")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Finish an interrupted run in --out: checks that the scenario, "
+                         "overrides, seed, runs and steps match, keeps finished chunks and runs "
+                         "the rest. Example: --out results/libya --resume")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q",
                                         help="No progress bar.")] = False,
 ) -> None:
     """Run N replicates of a scenario and write runs/steps/events tables (Parquet).
 
-    Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2
+    Finished chunks of runs are written as they come; Ctrl-C keeps them and prints the
+    command that resumes. Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2
     --set backers.turkey.capacity=0
     """
-    from sim.results import make_manifest, write_manifest
-    from sim.runner import Interrupted, run_replicates
+    from sim.cli_sweep import executor_for, open_output, report_stop
+    from sim.execution import finish_folder
+    from sim.results import make_manifest
+    from sim.runner import ExecutionError, Interrupted, Results, chunk_size_for, run_replicates
 
     scn = load(scenario, set_)
     jobs = jobs or available_cores()
-    folder = new_out_dir(out_dir, scenario.stem)
-    folder.mkdir(parents=True, exist_ok=True)
     manifest = make_manifest(scn, source=str(scenario), overrides=list(set_ or []), seed=seed,
-                             runs=runs, steps=steps, extra={"jobs": jobs})
-    write_manifest(folder, manifest)
+                             runs=runs, steps=steps,
+                             extra={"jobs": jobs, "scheduler": scheduler,
+                                    "chunk_size": chunk_size_for(runs, jobs)})
+    folder, manifest = open_output(out_dir, scenario.stem, manifest, resume=resume)
+    if manifest.get("complete"):
+        out.print(f"{_escape(folder)} is already complete.")
+        print_summary(Results.load(folder), scn, folder)
+        return
     prog, advance = progress_bar(runs, quiet)
+    again = ["run", str(scenario), "--runs", str(runs), "--seed", str(seed),
+             *(["--steps", str(steps)] if steps else []),
+             *[a for s in (set_ or []) for a in ("--set", s)],
+             *(["--scheduler", scheduler] if scheduler else []), "--jobs", str(jobs)]
     try:
-        with prog:
-            res = run_replicates(scn, runs, seed, jobs=jobs, steps=steps,
+        with executor_for(jobs, scheduler) as ex, prog:
+            res = run_replicates(scn, runs, seed, jobs=jobs, steps=steps, executor=ex,
+                                 chunk_size=manifest["chunk_size"],
                                  parts_dir=folder / "parts", progress=advance)
-    except Interrupted as exc:
-        err.print(f"[yellow]interrupted:[/] {exc.done} of {exc.total} chunks kept in "
-                  f"{_escape(folder)}/parts")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    _cleanup_parts(folder)
-    manifest["complete"] = True
-    write_manifest(folder, manifest)
+    except (Interrupted, ExecutionError, KeyboardInterrupt) as exc:
+        raise typer.Exit(report_stop(exc, folder, again)) from None
+    finish_folder(folder, manifest, failures=len(res.failures))
     print_summary(res, scn, folder)
     if len(res.failures):
         raise typer.Exit(EXIT_RUNS_FAILED)
-
-
-def _cleanup_parts(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder / "parts", ignore_errors=True)
 
 
 def print_summary(res, scn: Scenario, folder: Path | None) -> None:
@@ -373,3 +384,4 @@ def main() -> None:
 
 # Commands defined in their own modules register on `app` (imported last: they import it).
 import sim.cli_plots  # noqa: E402, F401  (plot, report, compare)
+import sim.cli_sweep  # noqa: E402, F401  (sweep)

@@ -9,10 +9,12 @@ Parquet part files (``parts/``), and the final tables are assembled from the par
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import multiprocessing
 import os
+import signal
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -29,11 +31,19 @@ from sim.scenario import Scenario
 
 __all__ = [
     "Chunk",
+    "ExecutionError",
+    "Interrupted",
     "Results",
+    "assemble",
+    "atomic_json",
+    "atomic_parquet",
+    "execute",
+    "make_chunks",
     "run_chunk",
     "run_one",
     "run_replicates",
     "run_seeds",
+    "simulate",
 ]
 
 TABLES = ("runs", "steps", "events", "failures")
@@ -46,15 +56,17 @@ def run_seeds(seed: int, runs: int) -> list[int]:
 
 
 class Results:
-    """The tables of a set of runs: ``runs``, ``steps``, ``events`` (and ``failures``).
+    """The tables of a set of runs: ``runs``, ``steps``, ``events`` (and ``failures``; for a
+    sweep also ``points``, one row per sweep point).
 
     In memory, or backed by a results folder (tables are read from disk when first used).
     """
 
     def __init__(self, runs=None, steps=None, events=None, failures=None,
-                 folder: str | Path | None = None) -> None:
+                 folder: str | Path | None = None, points=None) -> None:
         self.folder = Path(folder) if folder is not None else None
-        self._tabs = {"runs": runs, "steps": steps, "events": events, "failures": failures}
+        self._tabs = {"runs": runs, "steps": steps, "events": events, "failures": failures,
+                      "points": points}
 
     @classmethod
     def load(cls, folder: str | Path) -> Results:
@@ -75,6 +87,7 @@ class Results:
     steps = property(lambda self: self._get("steps"))
     events = property(lambda self: self._get("events"))
     failures = property(lambda self: self._get("failures"))
+    points = property(lambda self: self._get("points"))
 
     @property
     def manifest(self) -> dict:
@@ -84,28 +97,79 @@ class Results:
 
 
 # ---------------------------------------------------------------------- one run
+#: Types of the events table's columns (others: float64 if numeric, else str).
+EVENT_TYPES = {"step": "int32", "proposal_id": "Int64", "accepted": "boolean",
+               "value": "float64", "momentum": "float64", "kind": "str", "actor": "str",
+               "target": "str", "reason": "str"}
+
+
 def run_one(scenario: Scenario, run: int, seed: int, steps: int | None = None,
             model_cls: type[NegotiationModel] = NegotiationModel):
     """Simulate one replicate; return (runs row, steps table, events table)."""
+    row, model_vars, events = simulate(scenario, run, seed, steps, model_cls)
+    st, ev = _tables(scenario, [(run, model_vars, events)])
+    return row, st, ev
+
+
+def simulate(scenario: Scenario, run: int, seed: int, steps: int | None = None,
+             model_cls: type[NegotiationModel] = NegotiationModel):
+    """Simulate one replicate; return its runs row and its raw collected data (the model
+    variables and the events table, as dicts of lists), to be tabled many runs at a time."""
     m = model_cls(scenario, rng=seed, steps=steps)
     m.run()
-    start = np.datetime64(scenario.model.start_date, "D")
     dc = m.datacollector
-    st = pd.DataFrame(dc.model_vars)
-    n = len(st)
-    st.insert(0, "step", np.arange(n, dtype=np.int32))
-    st.insert(0, "run", np.full(n, run, dtype=np.int32))
-    st.insert(2, "date", (start + st["step"].to_numpy().astype("timedelta64[W]")).astype(
-        "datetime64[ms]"))
-    ev = pd.DataFrame(dc.tables["events"], columns=list(dc.tables["events"])).astype(
-        {"step": "int32", "proposal_id": "Int64", "accepted": "boolean", "value": "float64",
-         "kind": "str", "actor": "str", "target": "str", "reason": "str"})
-    ev.insert(0, "run", np.full(len(ev), run, dtype=np.int32))
-    ev.insert(2, "date", (start + ev["step"].to_numpy().astype("int64").astype(
-        "timedelta64[W]")).astype("datetime64[ms]"))
-    st["status"] = st["status"].astype("str")
-    row = _run_row(m, run, seed)
-    return row, st, ev
+    return _run_row(m, run, seed), dc.model_vars, dc.tables["events"]
+
+
+def _tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The steps and events tables of some runs: [(run, model_vars, events)] -> two frames.
+
+    Built once per chunk rather than per run: pandas' per-frame overhead (about 10 ms a run)
+    would otherwise be a tenth of the time of a Libya run."""
+    if not raw:
+        return pd.DataFrame(), pd.DataFrame()
+    start = np.datetime64(scenario.model.start_date, "D")
+
+    def dated(step: np.ndarray) -> np.ndarray:
+        return (start + step.astype("int64").astype("timedelta64[W]")).astype("datetime64[ms]")
+
+    names = list(raw[0][1])
+    cols: dict[str, list] = {k: [] for k in names}
+    run_ids, steps = [], []
+    for run, mv, _ in raw:
+        n = len(mv[names[0]]) if names else 0
+        run_ids.append(np.full(n, run, dtype=np.int32))
+        steps.append(np.arange(n, dtype=np.int32))
+        for k in names:
+            cols[k].extend(mv[k])
+    step = np.concatenate(steps)
+    st = pd.DataFrame({"run": np.concatenate(run_ids), "step": step, "date": dated(step),
+                       **cols})
+    if "status" in st.columns:
+        st["status"] = st["status"].astype("str")
+
+    enames = list(raw[0][2])
+    ecols: dict[str, list] = {k: [] for k in enames}
+    run_ids = []
+    for run, _, ev in raw:
+        run_ids.append(np.full(len(ev[enames[0]]) if enames else 0, run, dtype=np.int32))
+        for k in enames:
+            ecols[k].extend(ev[k])
+    ev = pd.DataFrame(ecols, columns=enames).astype(
+        {k: EVENT_TYPES.get(k) or _infer(ecols[k]) for k in enames})
+    ev.insert(0, "run", np.concatenate(run_ids))
+    if "step" in ev.columns:
+        ev.insert(2, "date", dated(ev["step"].to_numpy()))
+    return st, ev
+
+
+def _infer(values: list) -> str:
+    """The type of an events column the runner does not know: float64 if numeric, else str."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds and kinds <= {int, float}:
+        return "float64"
+    return "boolean" if kinds == {bool} else "str"
 
 
 def _run_row(m: NegotiationModel, run: int, seed: int) -> dict:
@@ -147,6 +211,8 @@ class Chunk:
     runs: tuple[int, ...]
     seeds: tuple[int, ...]
     steps: int | None = None
+    #: The model class (a subclass of NegotiationModel, importable by the workers).
+    model_cls: type[NegotiationModel] = NegotiationModel
 
     @property
     def name(self) -> str:
@@ -155,18 +221,27 @@ class Chunk:
 
 def run_chunk(chunk: Chunk) -> dict[str, pd.DataFrame]:
     """Run a chunk; a run that raises becomes a row of the failures table."""
-    rows, steps, events, fails = [], [], [], []
+    rows, raw, fails = [], [], []
+    gc_on = gc.isenabled()
     for run, seed in zip(chunk.runs, chunk.seeds, strict=True):
+        # no cyclic garbage collection during a run (a run makes little cyclic garbage; the
+        # collector's passes over a model's live objects cost 1-2% of a run), one after it
+        gc.disable()
         try:
-            row, st, ev = run_one(chunk.scenario, run, seed, chunk.steps)
+            row, model_vars, events = simulate(chunk.scenario, run, seed, chunk.steps,
+                                               chunk.model_cls)
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
             fails.append({"point": chunk.point, "run": run, "seed": seed,
                           "error": f"{type(exc).__name__}: {exc}",
                           "traceback": traceback.format_exc()})
             continue
+        finally:
+            if gc_on:
+                gc.enable()
         rows.append(row)
-        steps.append(st)
-        events.append(ev)
+        raw.append((run, model_vars, events))
+    steps, events = _tables(chunk.scenario, raw)
+    del raw
     runs = pd.DataFrame(rows)
     if len(runs):
         runs = runs.astype({"first_ceasefire_step": "Int64", "ceasefire_proposer": "str",
@@ -176,17 +251,22 @@ def run_chunk(chunk: Chunk) -> dict[str, pd.DataFrame]:
             "datetime64[ms]")
     out = {
         "runs": runs,
-        "steps": pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(),
-        "events": pd.concat(events, ignore_index=True) if events else pd.DataFrame(),
+        "steps": steps,
+        "events": events,
         "failures": pd.DataFrame(fails, columns=["point", "run", "seed", "error", "traceback"]),
     }
     return out
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+def atomic_parquet(df: pd.DataFrame, path: Path, compression: str = "snappy") -> None:
+    """Write a table so that readers see the old file or the whole new one, never a part."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    df.to_parquet(tmp, index=False)
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp,
+                   compression=compression)
     os.replace(tmp, path)
+
+
+_atomic_parquet = atomic_parquet
 
 
 def atomic_json(obj, path: Path) -> None:
@@ -197,8 +277,8 @@ def atomic_json(obj, path: Path) -> None:
 
 def write_parts(parts_dir: Path, chunk_name: str, tables: dict[str, pd.DataFrame]) -> None:
     """Write one chunk's tables; the 'done' marker goes last, so a chunk is all or nothing."""
-    for t in TABLES:
-        _atomic_parquet(tables[t], parts_dir / f"{t}-{chunk_name}.parquet")
+    for t in TABLES:  # lz4: parts are temporary, written and read once; speed over size
+        atomic_parquet(tables[t], parts_dir / f"{t}-{chunk_name}.parquet", compression="lz4")
     (parts_dir / f"done-{chunk_name}").touch()
 
 
@@ -226,6 +306,7 @@ def assemble(parts_dir: Path, names: Sequence[str], out_dir: Path,
                             for fl in schema])
         if not point_column and t != "failures" and "point" in schema.names:
             schema = schema.remove(schema.get_field_index("point"))
+        bare = schema
         schema = schema.with_metadata(schemas[0].metadata or {})
         with pq.ParquetWriter(tmp, schema) as w:
             for f in files:
@@ -235,8 +316,11 @@ def assemble(parts_dir: Path, names: Sequence[str], out_dir: Path,
                 tab = tab.replace_schema_metadata(None)
                 if "point" in tab.column_names and "point" not in schema.names:
                     tab = tab.drop_columns("point")
-                tab = pa.table({n: _cast(tab, n, schema.field(n).type) for n in schema.names},
-                               schema=schema)
+                if tab.schema.equals(bare):
+                    tab = tab.replace_schema_metadata(schema.metadata)
+                else:
+                    tab = pa.table({n: _cast(tab, n, schema.field(n).type)
+                                    for n in schema.names}, schema=schema)
                 w.write_table(tab)
         os.replace(tmp, target)
 
@@ -252,16 +336,54 @@ def _cast(tab: pa.Table, name: str, typ: pa.DataType):
 
 
 # ---------------------------------------------------------------------- executors
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C in a terminal reaches the whole process group; only the
+    parent handles it (it keeps the finished chunks and stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def default_executor(jobs: int) -> Executor | None:
     """None (run in this process) for one job, else a spawn-based process pool."""
     if jobs <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_sigint)
+
+
+def executor_width(executor: Executor | None) -> int:
+    """How many tasks an executor runs at once (best effort: process pools and Dask clients)."""
+    if executor is None:
+        return 1
+    n = getattr(executor, "_max_workers", None)
+    if isinstance(n, int) and n > 0:
+        return n
+    client = getattr(executor, "_client", None)  # distributed.cfexecutor.ClientExecutor
+    if client is not None:
+        with contextlib.suppress(Exception):
+            return max(1, sum(client.nthreads().values()))
+    return os.cpu_count() or 1
+
+
+def stop_executor(executor: Executor) -> None:
+    """Stop at once: cancel what is queued and end the workers of a process pool (their
+    running chunks are lost, finished ones are on disk)."""
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:  # Dask's ClientExecutor: shutdown(wait=False) cancels
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=False)
+    except Exception:  # noqa: BLE001 - best effort while stopping
+        pass
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
 
 
 def chunk_size_for(runs: int, jobs: int) -> int:
-    """Tens to hundreds of runs per task: enough to amortise overhead, small enough to balance."""
-    return max(10, min(200, math.ceil(runs / max(jobs * 4, 1))))
+    """Tens to a hundred runs per task: enough to amortise the per-task overhead (about a
+    millisecond against a tenth of a second per run), small enough to balance the workers, keep
+    the progress bar moving and lose little work when stopped."""
+    return max(10, min(100, math.ceil(runs / max(jobs * 8, 1))))
 
 
 class Interrupted(Exception):
@@ -272,13 +394,26 @@ class Interrupted(Exception):
         super().__init__(f"interrupted after {done} of {total} chunks")
 
 
+class ExecutionError(Exception):
+    """A task failed outside the model (a worker died, the cluster went away); finished chunks
+    are kept on disk."""
+
+    def __init__(self, chunk: str, cause: BaseException, done: int, total: int):
+        self.chunk, self.cause, self.done, self.total = chunk, cause, done, total
+        super().__init__(f"chunk {chunk} failed outside the model "
+                         f"({type(cause).__name__}: {cause}); {done} of {total} chunks finished")
+
+
 def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Path | None,
             progress: Callable[[int], None] | None = None,
-            point_column: bool = False) -> dict[str, pd.DataFrame]:
+            point_column: bool = False, max_in_flight: int | None = None,
+            ) -> dict[str, pd.DataFrame]:
     """Run chunks (skipping those already on disk).
 
     With `parts_dir`, each finished chunk is written there and nothing is kept in memory (call
-    :func:`assemble`); without, the tables are returned.
+    :func:`assemble`); without, the tables are returned. At most `max_in_flight` tasks (default
+    twice the executor's width, plus two) are submitted at a time, and a finished task's result
+    is dropped once written, so memory does not grow with the number of runs.
     """
     kept: dict[str, dict[str, pd.DataFrame]] = {}
     todo = list(chunks)
@@ -291,12 +426,14 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
 
     def _store(c: Chunk, tables: dict[str, pd.DataFrame]) -> None:
         for t in ("runs", "steps", "events"):
-            if len(tables[t]):
+            if len(tables[t]) and "point" not in tables[t].columns:
                 tables[t].insert(0, "point", c.point)
         if parts_dir is not None:
             write_parts(parts_dir, c.name, tables)
         else:
             kept[c.name] = tables
+        nonlocal done
+        done += 1
         if progress:
             progress(len(c.runs))
 
@@ -305,19 +442,34 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
         if executor is None:
             for c in todo:
                 _store(c, run_chunk(c))
-                done += 1
         else:
-            futures: dict[Future, Chunk] = {executor.submit(run_chunk, c): c for c in todo}
-            pending = set(futures)
-            while pending:
-                finished_now, pending = wait(pending, return_when=FIRST_COMPLETED)
+            window = max_in_flight or 2 * executor_width(executor) + 2
+            queue = iter(todo)
+            futures: dict[Future, Chunk] = {}
+
+            def _fill() -> None:
+                while len(futures) < window:
+                    c = next(queue, None)
+                    if c is None:
+                        return
+                    futures[executor.submit(run_chunk, c)] = c
+
+            _fill()
+            while futures:
+                finished_now, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for f in finished_now:
-                    _store(futures[f], f.result())
-                    done += 1
+                    c = futures.pop(f)
+                    try:
+                        tables = f.result()
+                    except Exception as exc:  # noqa: BLE001 - not the model: stop, keep parts
+                        stop_executor(executor)
+                        raise ExecutionError(c.name, exc, done, len(chunks)) from exc
+                    _store(c, tables)
+                    del tables
+                _fill()
     except KeyboardInterrupt:
         if executor is not None:
-            with contextlib.suppress(Exception):
-                executor.shutdown(wait=False, cancel_futures=True)
+            stop_executor(executor)
         raise Interrupted(done, len(chunks), parts_dir.parent if parts_dir else None) from None
     names = [c.name for c in chunks]
     if parts_dir is not None:
@@ -333,10 +485,12 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
 
 
 def make_chunks(scenario: Scenario, seeds: Sequence[int], point: int = 0,
-                chunk_size: int = 50, steps: int | None = None) -> list[Chunk]:
+                chunk_size: int = 50, steps: int | None = None,
+                model_cls: type[NegotiationModel] = NegotiationModel) -> list[Chunk]:
+    """Split the replicates of one scenario (one sweep point) into chunks of `chunk_size` runs."""
     return [
         Chunk(scenario, point, i // chunk_size, tuple(range(i, min(i + chunk_size, len(seeds)))),
-              tuple(seeds[i:i + chunk_size]), steps)
+              tuple(seeds[i:i + chunk_size]), steps, model_cls)
         for i in range(0, len(seeds), chunk_size)
     ]
 
@@ -352,16 +506,20 @@ def run_replicates(
     chunk_size: int | None = None,
     parts_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    model_cls: type[NegotiationModel] = NegotiationModel,
 ) -> Results:
     """Run `runs` replicates of a scenario and return the runs, steps and events tables.
 
     Seeds come from ``SeedSequence(seed).spawn(runs)``; the tables are identical for any `jobs`,
     `executor` or `chunk_size`. Pass an executor (a Dask ``Client.get_executor()``, say) to run
-    elsewhere; with none, `jobs` > 1 starts a spawn process pool.
+    elsewhere; with none, `jobs` > 1 starts a spawn process pool. With `parts_dir`, finished
+    chunks are streamed there and chunks already there are skipped (resume); the tables are then
+    assembled next to it and read back lazily.
     """
     seeds = run_seeds(seed, runs)
-    size = chunk_size or chunk_size_for(runs, jobs)
-    chunks = make_chunks(scenario, seeds, 0, size, steps)
+    width = executor_width(executor) if executor is not None else jobs
+    size = chunk_size or chunk_size_for(runs, width)
+    chunks = make_chunks(scenario, seeds, 0, size, steps, model_cls)
     own = executor is None and jobs > 1
     ex = executor if executor is not None else default_executor(jobs)
     try:

@@ -1,0 +1,320 @@
+"""How fast and how lean are many runs? The numbers behind the issue's targets.
+
+    python benchmarks/bench.py             # throughput at 1 and 2 workers, batch_run, phases
+    python benchmarks/bench.py --runs 400 --memory 1000,10000 --json bench.json
+    python benchmarks/bench.py --profile   # where a model step spends its time
+
+Measures, on the Libya scenario (the symmetric duel if it is absent, and says so):
+
+* runs per second of :func:`sim.runner.run_replicates` at 1 and 2 workers, writing the full
+  runs/steps/events tables to a temporary folder (spawn start-up included), and the parallel
+  efficiency ``rate(2) / (2 * rate(1))``;
+* the same runs through ``mesa.batch_run`` (what a Mesa user would otherwise reach for: it keeps
+  every step in memory as a list of dicts and writes nothing), in a subprocess, because it sets
+  the multiprocessing start method globally;
+* peak memory (max RSS) of the parent and of the largest worker for N runs written to disk, each
+  in a fresh subprocess (``--memory``);
+* the time of one model step split into its phases (events, support, diplomacy, fighting,
+  ceasefire life, learning, end check, data collection), by wrapping the model's phase methods on
+  an instance; plus model construction and the runner's table building per run;
+* with ``--profile``, the functions where model time goes (pyinstrument if installed, else
+  cProfile).
+
+Targets (from the issue): faster than mesa.batch_run while writing full tables; parallel
+efficiency >= 85% at 2 workers; 10,000 Libya runs within 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PHASES = ("_events", "_support", "_preferences", "_diplomacy", "_fighting", "_ceasefire_life",
+          "_learning", "_check_end", "_invalidate")
+
+
+def phases_of(model_cls) -> tuple[str, ...]:
+    """The private phase methods ``step`` calls (the listed ones, and any others it calls)."""
+    import inspect
+    import re
+
+    called = re.findall(r"self\.(_[a-z_]+)\(", inspect.getsource(model_cls.step))
+    return tuple(dict.fromkeys(p for p in (*PHASES, *called) if p in called))
+
+
+def scenario_path() -> tuple[Path, str]:
+    libya = ROOT / "scenarios" / "libya_2019.toml"
+    if libya.exists():
+        return libya, ""
+    return (ROOT / "scenarios" / "symmetric_duel.toml",
+            "scenarios/libya_2019.toml is absent: measuring the symmetric duel instead")
+
+
+def _load(path: Path):
+    from sim.scenario import load_scenario
+
+    return load_scenario(path)
+
+
+# ---------------------------------------------------------------------- runner throughput
+def bench_runner(path: Path, runs: int, jobs: int, seed: int = 0) -> dict:
+    """Runs per second of run_replicates writing the full tables (a fresh subprocess)."""
+    code = f"""
+import json, resource, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, {str(ROOT)!r})
+from sim.scenario import load_scenario
+from sim.runner import run_replicates
+scn = load_scenario({str(path)!r})
+with tempfile.TemporaryDirectory() as tmp:
+    t = time.perf_counter()
+    res = run_replicates(scn, {runs}, {seed}, jobs={jobs}, parts_dir=Path(tmp) / "parts")
+    el = time.perf_counter() - t
+    sizes = sum(f.stat().st_size for f in Path(tmp).glob("*.parquet"))
+    n = len(res.runs)
+print(json.dumps({{"seconds": el, "runs": n, "bytes": sizes,
+    "parent_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "worker_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r.update(jobs=jobs, rate=r["runs"] / r["seconds"])
+    return r
+
+
+# ---------------------------------------------------------------------- mesa.batch_run
+def bench_batch_run(path: Path, runs: int, processes: int, seed: int = 0) -> dict:
+    """The same runs through mesa.batch_run (subprocess: it sets the start method globally)."""
+    code = f"""
+import json, resource, sys, time
+sys.path.insert(0, {str(ROOT)!r})
+import mesa
+from sim.model import NegotiationModel
+from sim.runner import run_seeds
+from sim.scenario import load_scenario
+if __name__ == "__main__":
+    scn = load_scenario({str(path)!r})
+    seeds = run_seeds({seed}, {runs})
+    t = time.perf_counter()
+    rows = mesa.batch_run(NegotiationModel, {{"scenario": [scn]}}, rng=seeds,
+                          number_processes={processes}, data_collection_period=1,
+                          max_steps=scn.model.weeks, display_progress=False)
+    el = time.perf_counter() - t
+    # what it takes to have its steps on disk too (the runner also writes runs and events)
+    import os, tempfile
+    import pandas as pd
+    df = pd.DataFrame(rows).drop(columns=["scenario"])
+    fd, tmp = tempfile.mkstemp(suffix=".parquet")
+    os.close(fd)
+    df.to_parquet(tmp, index=False)
+    os.unlink(tmp)
+    el_w = time.perf_counter() - t
+    print(json.dumps({{"seconds": el, "seconds_with_write": el_w, "rows": len(rows),
+        "parent_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
+    try:
+        out = subprocess.run([sys.executable, f.name], capture_output=True, text=True,
+                             check=True, cwd=ROOT)
+    finally:
+        os.unlink(f.name)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r.update(processes=processes, rate=runs / r["seconds"])
+    return r
+
+
+# ---------------------------------------------------------------------- phases
+def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
+    """Mean time per step of each phase, over `runs` runs, plus construction and tables."""
+    from sim.model import NegotiationModel
+    from sim.runner import make_chunks, run_chunk, run_seeds
+
+    scn = _load(path)
+    phases = phases_of(NegotiationModel)
+    totals: dict[str, float] = {p: 0.0 for p in (*phases, "collect")}
+    steps = 0
+    init = run_t = 0.0
+
+    def timed(fn, name):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                totals[name] += time.perf_counter() - t
+        return wrapper
+
+    for s in run_seeds(seed, runs):
+        t0 = time.perf_counter()
+        m = NegotiationModel(scn, rng=s)
+        t1 = time.perf_counter()
+        for p in phases:
+            setattr(m, p, timed(getattr(m, p), p))
+        m.datacollector.collect = timed(m.datacollector.collect, "collect")
+        m.run()
+        t2 = time.perf_counter()
+        init += t1 - t0
+        run_t += t2 - t1
+        steps += m.step_no
+    # the same runs as the runner does them: one chunk, tables built once for the chunk
+    chunk = make_chunks(scn, run_seeds(seed, runs), 0, runs)[0]
+    t = time.perf_counter()
+    run_chunk(chunk)
+    whole = time.perf_counter() - t
+    per_step = {p: totals[p] / steps * 1e3 for p in totals}
+    other = run_t / steps * 1e3 - sum(per_step.values())
+    return {"runs": runs, "steps_per_run": steps / runs, "ms_per_step": run_t / steps * 1e3,
+            "phases_ms": {**per_step, "other (step loop)": other},
+            "init_ms_per_run": init / runs * 1e3,
+            "tables_ms_per_run": (whole - init - run_t) / runs * 1e3,
+            "run_chunk_ms_per_run": whole / runs * 1e3}
+
+
+# ---------------------------------------------------------------------- profile
+def profile(path: Path, runs: int, seed: int = 2) -> str:
+    from sim.model import NegotiationModel
+    from sim.runner import run_seeds
+
+    scn = _load(path)
+    seeds = run_seeds(seed, runs)
+
+    def work():
+        for s in seeds:
+            NegotiationModel(scn, rng=s).run()
+
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        import cProfile
+        import io
+        import pstats
+
+        pr = cProfile.Profile()
+        pr.enable()
+        work()
+        pr.disable()
+        buf = io.StringIO()
+        pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(25)
+        return buf.getvalue()
+    p = Profiler(interval=0.0005)
+    p.start()
+    work()
+    p.stop()
+    return p.output_text(unicode=False, color=False, show_all=False)
+
+
+# ---------------------------------------------------------------------- report
+def _median(results: list[dict]) -> dict:
+    return sorted(results, key=lambda r: r["rate"])[len(results) // 2]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=400,
+                    help="runs per throughput measurement (default 400)")
+    ap.add_argument("--jobs", default="1,2", help="worker counts to measure (default 1,2)")
+    ap.add_argument("--memory", default="",
+                    help="run counts for peak-memory measurements, e.g. 1000,10000 (at the "
+                         "largest --jobs)")
+    ap.add_argument("--phase-runs", type=int, default=30, help="runs timed phase by phase")
+    ap.add_argument("--no-batch-run", action="store_true", help="skip mesa.batch_run")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="alternate runner and batch_run this many times; keep the medians")
+    ap.add_argument("--profile", action="store_true", help="profile model time")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-': stdout)")
+    a = ap.parse_args(argv)
+
+    path, note = scenario_path()
+    jobs = [int(j) for j in a.jobs.split(",") if j]
+    res: dict = {"scenario": str(path.relative_to(ROOT)), "note": note, "cores": os.cpu_count(),
+                 "load_before": os.getloadavg()}
+    say = (lambda *x: print(*x, file=sys.stderr)) if a.json == "-" else print
+    if note:
+        say(f"NOTE: {note}")
+    say(f"scenario {res['scenario']}; {res['cores']} cores; load average "
+        f"{res['load_before'][0]:.2f} (other work on the machine skews every number)")
+
+    # runner and batch_run alternate, `--repeat` times, and the median rate is kept: other work
+    # on the machine then weighs on both alike
+    res["runner"], res["batch_run"] = [], []
+    for j in jobs:
+        ours, theirs = [], []
+        for _ in range(a.repeat):
+            ours.append(bench_runner(path, a.runs, j))
+            if not a.no_batch_run:
+                theirs.append(bench_batch_run(path, a.runs, j))
+        r = _median(ours)
+        r["rates"] = [x["rate"] for x in ours]
+        res["runner"].append(r)
+        say(f"runner         jobs={j}: {a.runs} runs in {r['seconds']:6.1f} s = "
+            f"{r['rate']:6.1f} runs/s (full tables, {r['bytes'] / 1e6:.1f} MB of Parquet; "
+            f"parent peak {r['parent_maxrss_mb']:.0f} MB)")
+        if theirs:
+            b = _median(theirs)
+            b["rates"] = [x["rate"] for x in theirs]
+            res["batch_run"].append(b)
+            b["rate_with_write"] = a.runs / b["seconds_with_write"]
+            say(f"mesa.batch_run jobs={j}: {a.runs} runs in {b['seconds']:6.1f} s = "
+                f"{b['rate']:6.1f} runs/s (nothing written; parent peak "
+                f"{b['parent_maxrss_mb']:.0f} MB); runner / batch_run = "
+                f"{r['rate'] / b['rate']:.2f}")
+            say(f"  batch_run + its steps to Parquet: {b['rate_with_write']:6.1f} runs/s; "
+                f"runner / that = {r['rate'] / b['rate_with_write']:.2f}")
+    r1 = next((r for r in res["runner"] if r["jobs"] == 1), None)
+    for r in res["runner"]:
+        if r1 and r["jobs"] > 1:
+            r["efficiency"] = r["rate"] / (r["jobs"] * r1["rate"])
+            say(f"parallel efficiency at {r['jobs']} workers: {r['efficiency']:.0%} "
+                "(target >= 85%)")
+    best = max(res["runner"], key=lambda r: r["rate"])
+    res["seconds_for_10000"] = 10_000 / best["rate"]
+    say(f"10,000 runs at {best['rate']:.1f} runs/s: {res['seconds_for_10000']:.0f} s "
+        "(target <= 60 s on 2 cores)")
+
+    if a.memory:
+        res["memory"] = []
+        j = max(jobs)
+        for n in (int(x) for x in a.memory.split(",") if x):
+            r = bench_runner(path, n, j, seed=11)
+            res["memory"].append({"runs": n, "jobs": j, **r})
+            say(f"memory {n:>6} runs, jobs={j}: parent peak {r['parent_maxrss_mb']:.0f} MB, "
+                f"largest worker {r['worker_maxrss_mb']:.0f} MB ({r['seconds']:.0f} s, "
+                f"{r['rate']:.1f} runs/s)")
+
+    ph = bench_phases(path, a.phase_runs)
+    res["phases"] = ph
+    say(f"\none step: {ph['ms_per_step']:.2f} ms ({ph['steps_per_run']:.0f} steps per run); "
+        f"per run: construction {ph['init_ms_per_run']:.1f} ms, runner's tables and row "
+        f"{ph['tables_ms_per_run']:.1f} ms (noisy: a difference of two timings), whole run "
+        f"in a chunk {ph['run_chunk_ms_per_run']:.0f} ms")
+    say(f"{'phase':<28}{'ms/step':>9}{'share':>8}")
+    for k, v in sorted(ph["phases_ms"].items(), key=lambda kv: -kv[1]):
+        say(f"{k:<28}{v:>9.3f}{v / ph['ms_per_step']:>8.0%}")
+
+    if a.profile:
+        text = profile(path, max(5, a.phase_runs // 3))
+        res["profile"] = text
+        say("\n" + text)
+    res["load_after"] = os.getloadavg()
+    if a.json:
+        blob = json.dumps(res, indent=2, default=str)
+        if a.json == "-":
+            print(blob)
+        else:
+            Path(a.json).write_text(blob + "\n")
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The runner: a run's result depends only on (scenario, seed, run index), never on the executor,
+the number of workers or the chunk size; finished chunks are streamed to disk and skipped on a
+resume; a run that raises is a row of the failures table; Ctrl-C keeps what is finished.
+
+Small on purpose: the symmetric duel, a few runs of a few weeks.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.execution import (
+    ResumeError,
+    manifest_mismatches,
+    open_executor,
+    resume_command,
+    start_folder,
+)
+from sim.model import NegotiationModel
+from sim.runner import (
+    Interrupted,
+    assemble,
+    execute,
+    make_chunks,
+    run_one,
+    run_replicates,
+    run_seeds,
+)
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+DUEL = load_scenario(ROOT / "scenarios" / "symmetric_duel.toml")
+RUNS, STEPS, SEED = 9, 12, 5
+TABLES = ("runs", "steps", "events", "failures")
+
+
+def same(a, b) -> None:
+    for t in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_dtype=t != "failures")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """In this process, one chunk per run."""
+    return run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=1)
+
+
+class Flaky(NegotiationModel):
+    """Raises on one replicate seed, from inside the model's step."""
+
+    bad_seed = run_seeds(SEED, RUNS)[4]
+
+    def step(self) -> None:
+        if self._seed == self.bad_seed and self.step_no == 3:
+            raise RuntimeError("boom at week 3")
+        super().step()
+
+
+# ---------------------------------------------------------------------- seeds
+def test_seeds_come_from_the_parent_and_do_not_depend_on_the_count():
+    assert run_seeds(0, 5) == run_seeds(0, 5)
+    assert run_seeds(0, 3) == run_seeds(0, 5)[:3]  # a longer sweep extends, never reshuffles
+    assert len(set(run_seeds(0, 200))) == 200
+    assert run_seeds(1, 3) != run_seeds(0, 3)  # seed 0 is a seed like any other
+    assert all(0 <= s < 2**63 for s in run_seeds(7, 50))
+
+
+def test_a_run_depends_only_on_scenario_seed_and_index(reference):
+    s = run_seeds(SEED, RUNS)[6]
+    row, st, ev = run_one(DUEL, 6, s, STEPS)
+    runs = reference.runs
+    assert row["outcome"] == runs.loc[runs["run"] == 6, "outcome"].item()
+    pd.testing.assert_frame_equal(
+        st, reference.steps[reference.steps["run"] == 6].reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------- executors
+@pytest.mark.parametrize("chunk_size", [2, 4, 100])
+def test_chunk_size_does_not_change_results(reference, chunk_size):
+    same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=chunk_size))
+
+
+def test_a_process_pool_gives_the_same_tables(reference):
+    same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS, jobs=2, chunk_size=2))
+
+
+def test_a_dask_local_cluster_gives_the_same_tables(reference, tmp_path):
+    with open_executor(2, "local") as ex:
+        res = run_replicates(DUEL, RUNS, SEED, steps=STEPS, executor=ex, chunk_size=3,
+                             parts_dir=tmp_path / "parts")
+    same(reference, res)
+
+
+def test_any_executor_works_and_in_flight_tasks_are_bounded(reference):
+    class Counting(ThreadPoolExecutor):
+        def __init__(self):
+            super().__init__(max_workers=2)
+            self.live, self.peak = set(), 0
+
+        def submit(self, fn, *args, **kwargs):
+            f = super().submit(fn, *args, **kwargs)
+            self.live.add(f)
+            self.live = {x for x in self.live if not x.done()}
+            self.peak = max(self.peak, len(self.live))
+            return f
+
+    chunks = make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 1, STEPS)
+    with Counting() as ex:
+        tabs = execute(chunks, executor=ex, parts_dir=None, max_in_flight=3)
+    assert ex.peak <= 3
+    pd.testing.assert_frame_equal(tabs["runs"], reference.runs)
+
+
+# ---------------------------------------------------------------------- streaming, resume
+def test_parts_are_streamed_and_finished_chunks_are_skipped(reference, tmp_path):
+    parts = tmp_path / "parts"
+    chunks = make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 2, STEPS)
+    seen = []
+
+    def stop_after_two(n: int) -> None:
+        if n:  # (the first call reports the runs already on disk: none)
+            seen.append(n)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as info:
+        execute(chunks, executor=None, parts_dir=parts, progress=stop_after_two)
+    assert (info.value.done, info.value.total) == (2, len(chunks))
+    assert sorted(p.name for p in parts.glob("done-*")) == ["done-00000-00000",
+                                                           "done-00000-00001"]
+    ran = []
+    execute(chunks, executor=None, parts_dir=parts, progress=ran.append)
+    assert ran[0] == 4  # the four runs on disk count as done at once
+    assert sum(ran) == RUNS and len(ran) == len(chunks) - 2 + 1
+    assemble(parts, [c.name for c in chunks], tmp_path)
+    got = pd.read_parquet(tmp_path / "runs.parquet")
+    pd.testing.assert_frame_equal(got, reference.runs)
+    assert not got.duplicated("run").any()
+
+
+def test_a_chunk_without_its_done_marker_is_run_again(reference, tmp_path):
+    parts = tmp_path / "parts"
+    chunks = make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 3, STEPS)
+    execute(chunks, executor=None, parts_dir=parts)
+    (parts / "done-00000-00001").unlink()  # killed between the tables and the marker
+    (parts / "runs-00000-00001.parquet").write_bytes(b"half a file")
+    ran = []
+    execute(chunks, executor=None, parts_dir=parts, progress=ran.append)
+    assert ran == [6, 3]
+    assemble(parts, [c.name for c in chunks], tmp_path)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "runs.parquet"), reference.runs)
+
+
+# ---------------------------------------------------------------------- failures
+def test_a_run_that_raises_is_recorded_and_the_others_complete(reference, tmp_path):
+    res = run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=4, model_cls=Flaky,
+                         parts_dir=tmp_path / "parts")
+    f = res.failures
+    assert len(f) == 1
+    assert list(f.columns) == ["point", "run", "seed", "error", "traceback"]
+    r = f.iloc[0]
+    assert (r["point"], r["run"], r["seed"]) == (0, 4, Flaky.bad_seed)
+    assert r["error"] == "RuntimeError: boom at week 3"
+    assert "Traceback" in r["traceback"] and "boom at week 3" in r["traceback"]
+    assert sorted(res.runs["run"]) == [0, 1, 2, 3, 5, 6, 7, 8]
+    ok = reference.runs[reference.runs["run"] != 4].reset_index(drop=True)
+    pd.testing.assert_frame_equal(res.runs, ok)
+
+
+# ---------------------------------------------------------------------- folders
+def _manifest(**kw):
+    base = {"kind": "run", "scenario_digest": "abc", "overrides": ["a.b=1", "c.d=2"], "seed": 0,
+            "runs": 10, "steps": 52, "created": "now", "code_version": "x"}
+    return {**base, **kw}
+
+
+def test_resume_checks_the_manifest(tmp_path):
+    assert manifest_mismatches(_manifest(), _manifest(overrides=["c.d=2", "a.b=1"])) == []
+    diffs = manifest_mismatches(_manifest(), _manifest(runs=11, scenario_digest="abd"))
+    assert len(diffs) == 2 and any(d.startswith("runs:") for d in diffs)
+    start_folder(tmp_path, _manifest(chunk_size=7), resume=False)
+    got = start_folder(tmp_path, _manifest(chunk_size=99, created="later"), resume=True)
+    assert got["chunk_size"] == 7 and got["resumed"] == ["later"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["resumed"] == ["later"]
+    with pytest.raises(ResumeError, match="different experiment"):
+        start_folder(tmp_path, _manifest(seed=1), resume=True)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ResumeError, match="no manifest"):
+        start_folder(tmp_path / "empty", _manifest(), resume=True)
+    with pytest.raises(ResumeError, match="does not exist"):
+        start_folder(tmp_path / "nowhere", _manifest(), resume=True)
+
+
+def test_resume_command_replaces_out_and_appends_resume():
+    cmd = resume_command(["sweep", "x.toml", "--out", "old", "--vary", "a.b=1,2", "--resume"],
+                         Path("res/my run"))
+    assert cmd == "negsim sweep x.toml --vary a.b=1,2 --out 'res/my run' --resume"
