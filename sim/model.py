@@ -23,6 +23,7 @@ from sim.negotiation import (
     FactionView,
     Proposal,
     expected_gain,
+    front_gain,
     value_of_fighting,
 )
 from sim.scenario import Scenario
@@ -532,8 +533,8 @@ class NegotiationModel(mesa.Model):
             f.money = 0.0
 
     def _preferences(self) -> None:
-        """Backers' ceasefire preferences from their clients' unbiased prospects. Factions feel
-        this pressure from next week on (their views this week are already formed)."""
+        """Backers' ceasefire preferences from their clients' unbiased prospects (the client's
+        belief without its optimism), before this week's diplomacy."""
         for b in self.backers.values():
             b.update_preference(self._unbiased_gain(self.factions[b.client]))
 
@@ -562,8 +563,8 @@ class NegotiationModel(mesa.Model):
         targets, threats = self.assess_fronts(client.bloc, min(max(unbiased, 0.0), 1.0),
                                               client.p.attack_threshold,
                                               client.reference_ratio)
-        v = self.view(client.key)
-        gain = expected_gain(replace(v, targets=targets, threats=threats))
+        gain = front_gain(targets, threats, self._bshare[client.bloc], client.p.discount,
+                          self.mp.horizon)
         return gain / max(self.mp.horizon / 2, 1.0)
 
     # ------------------------------------------------------------------ 3. diplomacy

@@ -166,15 +166,21 @@ def expected_gain(v: FactionView, projected: bool = True) -> float:
     believed weekly chance of taking it (or of losing it, for its own sites). A stalemate in
     which no side expects to win an attack has no expected gain: fighting on only costs.
     """
+    return front_gain(v.targets, v.threats, v.share, v.discount, v.horizon, projected)
+
+
+def front_gain(targets, threats, share: float, discount: float, horizon: int,
+               projected: bool = True) -> float:
+    """:func:`expected_gain` from its parts (targets and threats as in FactionView)."""
     col = 2 if projected else 1
     gain = 0.0
-    for val, *q in v.targets:
-        if q[col - 1] > 0:
-            gain += val * (1.0 - _mean_survival(q[col - 1], v.discount, v.horizon))
-    for val, *r in v.threats:
-        if r[col - 1] > 0:
-            gain -= val * (1.0 - _mean_survival(r[col - 1], v.discount, v.horizon))
-    return min(max(gain, -v.share), 1.0 - v.share)
+    for site in targets:
+        if site[col] > 0:
+            gain += site[0] * (1.0 - _mean_survival(site[col], discount, horizon))
+    for site in threats:
+        if site[col] > 0:
+            gain -= site[0] * (1.0 - _mean_survival(site[col], discount, horizon))
+    return min(max(gain, -share), 1.0 - share)
 
 
 def value_of_fighting(v: FactionView) -> tuple[float, dict[str, float]]:
@@ -263,6 +269,7 @@ def wants_to_propose(v: FactionView) -> bool:
     return v.share + 1e-9 >= v.min_share and freeze_value(v) > value_of_fighting(v)[0]
 
 
+@lru_cache(maxsize=4096)
 def _mean_survival(hazard: float, discount: float, horizon: int) -> float:
     """Discount-weighted mean of (1 - hazard)^t over the horizon."""
     if hazard <= 0:

@@ -315,7 +315,7 @@ REFERENCE = {
     # run: (outcome, first_ceasefire_step, n_proposals, control_west)
     0: ("fragile_ceasefire", 31, 27, 0.285714),
     1: ("ongoing", 17, 22, 0.714286),
-    2: ("fragile_ceasefire", 27, 29, 0.714286),
+    2: ("fragile_ceasefire", 27, 31, 0.714286),
     3: ("fragile_ceasefire", 19, 28, 0.714286),
 }
 
