@@ -55,7 +55,7 @@ class NegotiationModel(mesa.Model):
         if not isinstance(scenario, Scenario):
             raise TypeError("NegotiationModel needs a sim.Scenario (see sim.load_scenario)")
         self.spec = scenario
-        self._front_cache: tuple | None = None  # derived quantities, dropped on state changes
+        self._front_cache: list | None = None  # derived quantities, dropped on state changes
         self._alloc_cache: dict | None = None
         self._cache: dict = {}
         mp = scenario.model
@@ -109,8 +109,8 @@ class NegotiationModel(mesa.Model):
         self.status = "war"
         self.deal: Proposal | None = None
         self.deal_start = 0
-        self.monitoring = 0.0
         self.pending: list[Proposal] = []  # counter-proposals answered next week
+        self.initiatives: list = []  # scheduled initiatives of this week
         self.next_pid = 1
         self.last_capture = 0
         self.victor: str | None = None
@@ -192,25 +192,11 @@ class NegotiationModel(mesa.Model):
         self._front_cache = None
         self._invalidate()
 
-    def fronts(self) -> tuple[list[tuple[int, int]], dict[str, float], dict[str, float]]:
-        """Hostile edges, and per bloc the value share of enemy / own sites on the fronts."""
+    def fronts(self) -> list[tuple[int, int]]:
+        """The hostile edges (site index pairs): the fronts."""
         if self._front_cache is None:
-            hostile = [(a, b) for a, b in self.edges
-                       if self.bloc_of[self.ctrl[a]] != self.bloc_of[self.ctrl[b]]]
-            gain = {b: 0.0 for b in self.blocs}
-            loss = {b: 0.0 for b in self.blocs}
-            on_front: dict[str, set[int]] = {b: set() for b in self.blocs}
-            for a, b in hostile:
-                on_front[self.bloc_of[self.ctrl[a]]].add(a)
-                on_front[self.bloc_of[self.ctrl[b]]].add(b)
-            for bloc, sites in on_front.items():
-                for i in sites:
-                    share = self.site_p[i].value / self.total_value
-                    loss[bloc] += share
-                    for other in self.blocs:
-                        if other != bloc:
-                            gain[other] += share
-            self._front_cache = (hostile, gain, loss)
+            self._front_cache = [(a, b) for a, b in self.edges
+                                 if self.bloc_of[self.ctrl[a]] != self.bloc_of[self.ctrl[b]]]
             self._alloc_cache = None
         return self._front_cache
 
@@ -282,7 +268,7 @@ class NegotiationModel(mesa.Model):
         stake (the value of the sites on both ends)."""
         if self._alloc_cache is not None:
             return self._alloc_cache
-        hostile, _, _ = self.fronts()
+        hostile = self.fronts()
         weights: dict[str, list[tuple[int, float]]] = {k: [] for k in self.armed}
         for e, (a, b) in enumerate(hostile):
             stake = self.site_p[a].value + self.site_p[b].value
@@ -328,7 +314,7 @@ class NegotiationModel(mesa.Model):
         got = self._cache.get(key)
         if got is not None:
             return got
-        hostile, _, _ = self.fronts()
+        hostile = self.fronts()
         alloc = self.allocation()
         m = self.mp.decisiveness
         own = self.bloc_effective(bloc)
@@ -719,7 +705,6 @@ class NegotiationModel(mesa.Model):
         self._refresh_shares()
         self._invalidate()
         self.deal, self.deal_start = prop, step
-        self.monitoring = prop.monitoring
         if prop.open_ended:
             self.status = "ceasefire"
             self.counts["ceasefires"] += 1
@@ -736,7 +721,7 @@ class NegotiationModel(mesa.Model):
 
     # ------------------------------------------------------------------ 4. fighting
     def _fighting(self, step: int) -> None:
-        hostile, _, _ = self.fronts()
+        hostile = self.fronts()
         if not hostile:
             return
         mp = self.mp
@@ -867,7 +852,6 @@ class NegotiationModel(mesa.Model):
     def _end_deal(self) -> None:
         self.status = "war"
         self.deal = None
-        self.monitoring = 0.0
 
     # ------------------------------------------------------------------ 5. learning
     def _learning(self) -> None:

@@ -336,3 +336,25 @@ def test_control_is_conserved_and_strength_non_negative_along_a_run():
     assert (st.filter(like="strength_") >= 0).all().all()
     assert (st.filter(like="support_") >= 0).all().all()
     assert math.isfinite(st.filter(like="belief_").to_numpy().sum())
+
+
+def test_a_guarantor_damps_spoiler_incidents():
+    """Same deal, with and without a guarantor committing forces: incidents fall with
+    monitoring (scripted factions keep every deal, so only spoilers end one)."""
+    def incidents(guarantor: bool) -> int:
+        data = with_initiative(duel_data(), "2020-01-13",
+                               **({"guarantor": "un"} if guarantor else {}))
+        data["mediators"]["un"]["guarantee_forces"] = 500.0 if guarantor else 0.0
+        data["model"]["incident_breakdown"] = 0.0  # incidents never end the deal here
+        scn = scenario_from_dict(data)
+        total = 0
+        for seed in range(15):
+            m = scripted_model({"west": Answer.ACCEPT, "east": Answer.ACCEPT}, scn, rng=seed)
+            m.run()
+            total += m.counts["incidents"]
+        return total
+
+    without, with_ = incidents(False), incidents(True)
+    # ~2 factions x 0.02/week x ~100 weeks x 15 runs = ~60 without; monitoring 0.64 cuts it
+    assert without > 30
+    assert with_ < 0.6 * without
