@@ -54,7 +54,8 @@ class Faction(mesa.Agent):
         self.alpha, self.beta = self.alpha0, self.beta0
         self.wins = self.battles = 0  # this week, for learning
         # the balance of forces (log own/rival effective strength) the belief was learned at:
-        # the prior's at the start, then the battles' (weighted like the battle evidence)
+        # the prior is about an even fight (parity), then the battles' balance, weighted like
+        # the battle evidence
         self.log_ratio0 = 0.0
         self.log_ratio_sum = 0.0
         self.evidence = 0.0

@@ -102,8 +102,6 @@ class NegotiationModel(mesa.Model):
             )
         self.backers_of = {k: [b for b in self.backers.values() if b.client == k]
                            for k in self.factions}
-        for f in self.factions.values():
-            f.log_ratio0 = self._log_ratio(f.bloc)  # priors are about the opening balance
 
         # ---- run state
         self.status = "war"
@@ -337,6 +335,7 @@ class NegotiationModel(mesa.Model):
                     local = (fa / max(dfc * fd, 1e-9)) ** m
                     targets.append((dst, local, local * shift_m))
                 else:  # the enemy attacking one of our sites, as we see it
+                    fd += deter.get((self.site_keys[dst], self.bloc_of[att]), 0.0)
                     local = (fa / max(dfc * fd, 1e-9)) ** m
                     threats.append((dst, local, local / shift_m))
         got = self._cache[key] = (targets, threats)
@@ -811,10 +810,12 @@ class NegotiationModel(mesa.Model):
         assert deal is not None
         for b in self.backers.values():
             b.tire(0.0)
+        self._invalidate()  # fatigue changed capacities
         if not deal.open_ended and step - self.deal_start >= deal.duration:
             self.log("truce_end", deal.proposer, "all", proposal_id=deal.id,
                      reason=f"{deal.duration}-week truce expired; war resumes")
             self._end_deal()
+            self._fighting(step)  # a k-week truce spares k weeks, not k + 1
             return
         if step == self.deal_start:
             return  # signed this week: it is tested from next week on
@@ -852,6 +853,8 @@ class NegotiationModel(mesa.Model):
     def _end_deal(self) -> None:
         self.status = "war"
         self.deal = None
+        # a frozen front is measured in weeks of war: the clock restarts when war does
+        self.last_capture = max(self.last_capture, self.step_no)
 
     # ------------------------------------------------------------------ 5. learning
     def _learning(self) -> None:

@@ -400,7 +400,9 @@ class Event(_Table):
 #: Fields an event may not change: they are structure or outcomes, not parameters.
 _FIXED_FIELDS = {"controller", "client", "bloc", "neighbours", "armed", "capital", "patrons",
                  "red_lines", "name", "favours", "lon", "lat", "strength", "support",
-                 "red_line_from", "active_from", "active_until"}
+                 "red_line_from", "active_from", "active_until",
+                 # read once when the model is built: an event could not change them
+                 "weeks", "start_date", "min_share", "optimism", "belief_alpha", "belief_beta"}
 
 
 class Scenario(_Table):
@@ -422,6 +424,11 @@ class Scenario(_Table):
         blocs = {fac[k].bloc for k in armed}
         if len(blocs) < 2:
             errs.append(("factions", "at least two armed factions in different blocs"))
+        for k, f in fac.items():
+            if not f.armed and f.bloc not in blocs:
+                errs.append((f"factions.{k}.bloc",
+                             f"the bloc of an armed faction ({', '.join(sorted(blocs))}): "
+                             "a political wing speaks for an armed side"))
         for k, f in fac.items():
             if f.capital is not None and f.capital not in self.sites:
                 errs.append((f"factions.{k}.capital", f"a site name; no site '{f.capital}'"))

@@ -138,6 +138,11 @@ def test_a_short_truce_expires_and_the_war_resumes():
         statuses.append(m.status)
     assert statuses[start - 1:start + 2] == ["truce", "truce", "war"]
     assert m.counts["truces"] == 1 and m.counts["ceasefires"] == 0
+    # a 2-week truce spares exactly two weeks: fighting resumes in the week it expires
+    ev = m.datacollector.get_table_dataframe("events")
+    fought = set(ev[ev.kind.isin(["battle", "capture"])].step)
+    assert not fought & {start, start + 1}
+    assert start + 2 in set(ev[ev.kind == "truce_end"].step)
 
 
 def test_no_battle_while_a_ceasefire_holds():
@@ -358,3 +363,14 @@ def test_a_guarantor_damps_spoiler_incidents():
     # ~2 factions x 0.02/week x ~100 weeks x 15 runs = ~60 without; monitoring 0.64 cuts it
     assert without > 30
     assert with_ < 0.6 * without
+
+
+def test_a_much_stronger_side_wins_more_often_than_it_loses():
+    """Priors are about an even fight, so strength counts from the first week: a side ten times
+    stronger must not believe itself the underdog (a bug once made the weaker side win)."""
+    scn = duel(factions__west__strength=1000.0)
+    runs = run_replicates(scn, 24, seed=3).runs
+    west = (runs.outcome == "victory:west").sum()
+    east = (runs.outcome == "victory:east").sum()
+    assert west > east and east <= 2
+    assert runs.control_west.mean() > 0.6
