@@ -76,7 +76,7 @@ def test_invariants_hold_for_any_scenario_and_seed(case):
     assert (control >= -1e-12).all()
     # no negative strength or support; support within budget (capacity + red-line reserve)
     assert (steps.filter(like="strength_").to_numpy() >= 0).all()
-    for k, b in scn.backers.items():
+    for k in scn.backers:
         s = steps[f"support_{k}"].to_numpy()
         assert (s >= 0).all()
         assert (s <= budget_bound(scn, k) + 1e-9).all()
