@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim.negotiation import (
-    Answer,
     Decision,
     FactionView,
     Proposal,
@@ -260,6 +259,3 @@ class Mediator(mesa.Agent):
                for s in surpluses]
         return all(e >= 0 for e in est), est
 
-
-def answers_all(decisions: dict[str, Decision], required: list[str]) -> bool:
-    return all(k in decisions and decisions[k].answer is Answer.ACCEPT for k in required)

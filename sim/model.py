@@ -28,9 +28,8 @@ from sim.negotiation import (
 )
 from sim.scenario import Scenario
 
-__all__ = ["EVENT_COLUMNS", "NegotiationModel", "STATUS"]
+__all__ = ["EVENT_COLUMNS", "NegotiationModel"]
 
-STATUS = ("war", "truce", "ceasefire")
 EVENT_COLUMNS = ["step", "kind", "actor", "target", "proposal_id", "accepted", "value",
                  "momentum", "reason"]
 
@@ -281,19 +280,17 @@ class NegotiationModel(mesa.Model):
         self._alloc_cache = alloc
         return alloc
 
-    def believed_win(self, belief: float, fa: float, fd: float, defence: float,
-                     ratio: float, shift: float = 1.0) -> float:
-        """Believed chance of winning an attack with `fa` against `fd` behind `defence`.
+    @staticmethod
+    def _odds(belief: float, ref: float, m: float) -> float:
+        """The belief-dependent factor of the believed odds of winning an attack.
 
-        The belief is the chance of winning a typical battle at the balance of forces `ratio`
-        (own / rival effective strength) it was learned at; local odds move with the contest
-        success function, (fa / (b fd) / ratio)^m, and with `shift`, the projected change of the
-        balance.
+        The belief is the chance of winning a typical battle at the balance of forces `ref`
+        (own / rival effective strength) it was learned at; the odds of a given attack are this
+        factor times the contest success function's local ratio (fa / (b fd))^m (see
+        `_front_terms`): odds(belief) x (fa / (b fd) / ref)^m.
         """
         p = min(max(belief, 1e-6), 1 - 1e-6)
-        local = fa / max(defence * fd, 1e-9)
-        odds = p / (1 - p) * (local / max(ratio, 1e-9) * shift) ** self.mp.decisiveness
-        return odds / (1 + odds)
+        return p / (1 - p) * max(ref, 1e-9) ** -m
 
     def assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
         """(targets, threats) as in FactionView: believed weekly capture chances per front
@@ -307,7 +304,13 @@ class NegotiationModel(mesa.Model):
     def _front_terms(self, bloc: str):
         """Per directed front edge, the belief-free part of the believed odds: the contest
         success function's local force ratio (fa / (b fd))^m, now and with the projected shift
-        of the balance; computed once per state for each bloc."""
+        of the balance; computed once per state for each bloc, and used both for the factions'
+        valuations and for their attack decisions.
+
+        targets: (dst, now, projected, edge, src, fa, fd) for attacks by this bloc, where the
+        defence it expects includes a declared red line's deterrent; threats: (dst, now,
+        projected) for the enemy's attacks on this bloc's sites.
+        """
         key = ("terms", bloc)
         got = self._cache.get(key)
         if got is not None:
@@ -331,9 +334,9 @@ class NegotiationModel(mesa.Model):
                 fa, fd = alloc[(e, att)], alloc[(e, dfn)]
                 dfc = self.site_p[dst].defence
                 if self.bloc_of[att] == bloc:
-                    fd += deter.get((self.site_keys[dst], bloc), 0.0)
-                    local = (fa / max(dfc * fd, 1e-9)) ** m
-                    targets.append((dst, local, local * shift_m))
+                    seen = fd + deter.get((self.site_keys[dst], bloc), 0.0)
+                    local = (fa / max(dfc * seen, 1e-9)) ** m
+                    targets.append((dst, local, local * shift_m, e, src, fa, fd))
                 else:  # the enemy attacking one of our sites, as we see it
                     fd += deter.get((self.site_keys[dst], self.bloc_of[att]), 0.0)
                     local = (fa / max(dfc * fd, 1e-9)) ** m
@@ -349,11 +352,10 @@ class NegotiationModel(mesa.Model):
         p = min(max(belief, 1e-6), 1 - 1e-6)
         tv = self.total_value
         out = []
-        # believed odds = odds(belief) x (local / reference ratio)^m, see `believed_win`
-        for terms, odds in ((targets, p / (1 - p) * ref ** -m),
-                            (threats, (1 - p) / p * ref ** m)):
+        for terms, odds in ((targets, self._odds(p, ref, m)),
+                            (threats, self._odds(1 - p, 1 / ref, m))):
             best: dict[int, list[float]] = {}
-            for dst, now, proj in terms:
+            for dst, now, proj, *_ in terms:
                 q_now, q_proj = odds * now, odds * proj
                 q_now, q_proj = q_now / (1 + q_now), q_proj / (1 + q_proj)
                 cur = best.setdefault(dst, [0.0, 0.0])
@@ -725,28 +727,26 @@ class NegotiationModel(mesa.Model):
             return
         mp = self.mp
         m = mp.decisiveness
-        alloc = self.allocation()
-        deterrent = self._deterrence()
-        # attack decisions, all from the same state
-        plans = []
-        for e, (a, b) in enumerate(hostile):
-            best = None
-            for src, dst in ((a, b), (b, a)):
-                att, dfn = self.ctrl[src], self.ctrl[dst]
-                fa, fd = alloc[(e, att)], alloc[(e, dfn)]
-                if fa <= 0:
-                    continue
-                ba = self.bloc_of[att]
-                seen = fd + deterrent.get((self.site_keys[dst], ba), 0.0)
-                A = self.factions[att]
-                believed = self.believed_win(A.belief, fa, seen, self.site_p[dst].defence,
-                                             A.reference_ratio)
-                if believed >= A.p.attack_threshold and (
-                        best is None or believed > best[0]
-                        or (believed == best[0] and self.rng.random() < 0.5)):
-                    best = (believed, src, dst, fa, fd)
-            if best is not None:
-                plans.append((e, *best))
+        # attack decisions, all from the same state and the same front terms the factions
+        # valued the war with: per edge, the attack with the best believed chance, if any
+        # attacker's chance passes its threshold
+        options = sorted((e, src != a, dst, now, src, fa, fd)
+                         for bloc in self.blocs
+                         for dst, now, _, e, src, fa, fd in self._front_terms(bloc)[0]
+                         for a in (hostile[e][0],))
+        best_by_edge: dict[int, tuple] = {}
+        for e, _, dst, now, src, fa, fd in options:
+            if fa <= 0:
+                continue
+            A = self.factions[self.ctrl[src]]
+            odds = self._odds(A.belief, A.reference_ratio, m) * now
+            believed = odds / (1 + odds)
+            best = best_by_edge.get(e)
+            if believed >= A.p.attack_threshold and (
+                    best is None or believed > best[0]
+                    or (believed == best[0] and self.rng.random() < 0.5)):
+                best_by_edge[e] = (believed, src, dst, fa, fd)
+        plans = [(e, *best_by_edge[e]) for e in sorted(best_by_edge)]
         plans = [plans[i] for i in self.rng.permutation(len(plans))]  # battles in random order
         # battles
         lost_by_backer: dict[str, float] = {}

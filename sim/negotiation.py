@@ -14,7 +14,6 @@ value of the rival's foreign forces leaving. Accept when the proposal is worth a
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,7 +22,7 @@ __all__ = [
     "Decision",
     "FactionView",
     "Proposal",
-    "discount_sums",
+    "discount_sum",
     "evaluate",
     "freeze_value",
     "expected_gain",
@@ -146,17 +145,9 @@ class Decision:
 
 
 @lru_cache(maxsize=512)
-def discount_sums(discount: float, horizon: int, delay: int = 0) -> tuple[float, float, float]:
-    """(sum d^t, sum t d^t, sum_{t>delay} (t-delay) d^t) for t = 1..horizon."""
-    d1 = d2 = d3 = 0.0
-    w = 1.0
-    for t in range(1, horizon + 1):
-        w *= discount
-        d1 += w
-        d2 += t * w
-        if t > delay:
-            d3 += (t - delay) * w
-    return d1, d2, d3
+def discount_sum(discount: float, horizon: int) -> float:
+    """Sum of discount^t for t = 1..horizon: the weight of a per-week value over the horizon."""
+    return sum(discount**t for t in range(1, horizon + 1))
 
 
 def expected_gain(v: FactionView, projected: bool = True) -> float:
@@ -213,7 +204,7 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
     (freezing today's line is worth more than fighting on).
     """
     fight, fparts = value_of_fighting(v)
-    d1 = discount_sums(v.discount, v.horizon)[0]
+    d1 = discount_sum(v.discount, v.horizon)
     line = _line_share(v, p)
     pol = p.political_share(v.bloc)
     w = v.political_value if pol is not None else 0.0
@@ -225,9 +216,9 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
         scale = 1.0
     else:
         k = min(p.duration, v.horizon)
-        dk = discount_sums(v.discount, k)[0]
+        dk = discount_sum(v.discount, k)
         # truce for k weeks at the line, then the war goes on from there (its gains delayed)
-        later = discount_sums(v.discount, v.horizon)[0] - dk
+        later = discount_sum(v.discount, v.horizon) - dk
         base = (dk * line + later * (line + fparts["gain"] - v.war_cost)) / d1
         scale = k / v.horizon
     audience = -v.audience_cost * max(v.momentum, 0.0) * scale
@@ -274,7 +265,7 @@ def _mean_survival(hazard: float, discount: float, horizon: int) -> float:
     """Discount-weighted mean of (1 - hazard)^t over the horizon."""
     if hazard <= 0:
         return 1.0
-    d1 = discount_sums(discount, horizon)[0]
+    d1 = discount_sum(discount, horizon)
     q = (1 - hazard) * discount
     total = q * (1 - q**horizon) / (1 - q) if q != 1 else float(horizon)
     return total / d1
@@ -289,7 +280,3 @@ def concession(elapsed: int, weeks: int, exponent: float) -> float:
     x = min(max(elapsed / weeks, 0.0), 1.0)
     return 1.0 - x ** (1.0 / exponent) if exponent > 0 else 0.0
 
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.runner import atomic_json
 from sim.scenario import Scenario
 
 __all__ = [
@@ -140,6 +139,3 @@ def make_manifest(scenario: Scenario, *, source: str, overrides: list[str], seed
         "scenario": scenario.to_dict(),
     }
 
-
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    atomic_json(manifest, folder / "manifest.json")
