@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
@@ -98,6 +99,12 @@ class Faction(mesa.Agent):
                 + mp.enforcement * monitoring)
         return fight > keep + mp.defection_margin, fight, keep
 
+    def may_propose(self, share: float) -> bool:
+        """A necessary condition of `wants_to_propose`, from its bloc's share alone: it only
+        proposes to freeze a line that meets its aims. The model asks this first so as not to
+        build a view for a faction that cannot propose; override both to change the rule."""
+        return share + 1e-9 >= self.aim
+
     def wants_to_propose(self, view: FactionView) -> bool:
         """Whether it puts its own terms on the table this week."""
         return wants_to_propose(view)
@@ -143,10 +150,14 @@ class Faction(mesa.Agent):
         self.loss_rate = 0.7 * self.loss_rate + 0.3 * share
         self.lost_this_week = 0.0
 
-    def adapt_aim(self, share: float, momentum: float, expected_gain: float) -> bool:
+    def adapt_aim(self, share: float, momentum: float,
+                  expected_gain: float | Callable[[], float]) -> bool:
         """Aspiration adaptation: while it loses ground, or holds still with nothing to gain by
-        fighting on, its aims drift down toward what it holds. Returns whether they moved."""
-        if self.aim > share and (momentum < 0 or (momentum <= 0 and expected_gain <= 0)):
+        fighting on, its aims drift down toward what it holds. Returns whether they moved.
+
+        `expected_gain` may be a function computing it, called only when it matters."""
+        if self.aim > share and (momentum < 0 or (momentum <= 0 and (
+                expected_gain() if callable(expected_gain) else expected_gain) <= 0)):
             self.aim -= self.p.aim_adaptation * (self.aim - share)
             return True
         return False

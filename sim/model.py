@@ -54,9 +54,9 @@ class NegotiationModel(mesa.Model):
         if not isinstance(scenario, Scenario):
             raise TypeError("NegotiationModel needs a sim.Scenario (see sim.load_scenario)")
         self.spec = scenario
-        self._front_cache: list | None = None  # derived quantities, dropped on state changes
-        self._alloc_cache: dict | None = None
+        self._topo: _Topology | None = None  # derived quantities, dropped on state changes
         self._cache: dict = {}
+        self._views: dict[str, FactionView] = {}
         mp = scenario.model
         self.mp = _Mutable(mp.model_dump())
         self.weeks = steps if steps is not None else mp.weeks
@@ -94,6 +94,8 @@ class NegotiationModel(mesa.Model):
         self.armed = [k for k, f in self.factions.items() if f.armed]
         self.blocs = list(dict.fromkeys(self.factions[k].bloc for k in self.armed))
         self.bloc_of = {k: f.bloc for k, f in self.factions.items()}
+        self._bloc_armed = {b: [k for k in self.armed if self.bloc_of[k] == b]
+                            for b in self.blocs}
         self.ctrl = [s.controller for s in scenario.sites.values()]  # faction key per site
         for f in self.factions.values():
             f.initial_sites = frozenset(
@@ -104,6 +106,7 @@ class NegotiationModel(mesa.Model):
 
         # ---- run state
         self.status = "war"
+        self._preferences_due = True
         self.deal: Proposal | None = None
         self.deal_start = 0
         self.pending: list[Proposal] = []  # counter-proposals answered next week
@@ -132,12 +135,17 @@ class NegotiationModel(mesa.Model):
             reporters[f"belief_{k}"] = partial(_belief, key=k)
         for k in self.backers:
             reporters[f"support_{k}"] = partial(_support, key=k)
-        self.datacollector = mesa.DataCollector(
-            model_reporters=reporters, tables={"events": EVENT_COLUMNS}
-        )
+        self.datacollector = _Collector(model_reporters=reporters,
+                                        tables={"events": EVENT_COLUMNS})
+        self._event_columns = [self.datacollector.tables["events"][c] for c in EVENT_COLUMNS]
         self.datacollector.collect(self)
 
     # ================================================================== queries
+    # Derived quantities are cached at two levels. `_topo` holds what depends only on who holds
+    # which site and on the parameters (fronts, stakes, incomes, red-line deterrence); it is
+    # dropped by `_retopo()` on captures, deals, events and red-line declarations. `_cache`
+    # holds what also depends on forces and beliefs (effective strengths, front terms, views);
+    # it is dropped by `_invalidate()` after every phase that moves forces.
     def site_value(self, key: str) -> float:
         return self.site_p[self.site_index[key]].value / self.total_value
 
@@ -145,11 +153,7 @@ class NegotiationModel(mesa.Model):
         return self.bloc_of[self.ctrl[self.site_index[key]]]
 
     def site_income(self, faction: str) -> float:
-        got = self._cache.get(("income", faction))
-        if got is None:
-            got = self._cache[("income", faction)] = sum(
-                p.income for p, c in zip(self.site_p, self.ctrl, strict=True) if c == faction)
-        return got
+        return self._topology().income.get(faction, 0)
 
     @property
     def step_no(self) -> int:
@@ -165,16 +169,19 @@ class NegotiationModel(mesa.Model):
         return self._bshare[bloc]
 
     def bloc_effective(self, bloc: str) -> float:
-        got = self._cache.get(("eff", bloc))
+        return self._bloc_eff()[bloc]
+
+    def _bloc_eff(self) -> dict[str, float]:
+        got = self._cache.get("beff")
         if got is None:
-            got = self._cache[("eff", bloc)] = sum(
-                self.factions[k].effective for k in self.armed if self.bloc_of[k] == bloc)
+            got = self._cache["beff"] = {b: 0 for b in self.blocs}
+            for k in self.armed:
+                got[self.bloc_of[k]] += self.factions[k].effective
         return got
 
     def momentum(self, bloc: str) -> float:
         h = self.share_history[bloc]
-        w = self.mp.momentum_weeks
-        return h[-1] - h[max(len(h) - 1 - w, 0)]
+        return h[-1] - h[max(len(h) - 1 - self.mp.momentum_weeks, 0)]
 
     def _refresh_shares(self) -> None:
         vals = [p.value for p in self.site_p]
@@ -186,53 +193,56 @@ class NegotiationModel(mesa.Model):
         self._bshare = {b: 0.0 for b in self.blocs}
         for k, s in fs.items():
             self._bshare[self.bloc_of[k]] += s
-        self._front_cache = None
+        self._retopo()
+
+    def _retopo(self) -> None:
+        """Forget everything derived from control and parameters (and from forces)."""
+        self._topo = None
         self._invalidate()
+
+    def _invalidate(self) -> None:
+        """Forget quantities derived from forces and beliefs after the state changed."""
+        self._cache.clear()
+        self._views.clear()
 
     def fronts(self) -> list[tuple[int, int]]:
         """The hostile edges (site index pairs): the fronts."""
-        if self._front_cache is None:
-            self._front_cache = [(a, b) for a, b in self.edges
-                                 if self.bloc_of[self.ctrl[a]] != self.bloc_of[self.ctrl[b]]]
-            self._alloc_cache = None
-        return self._front_cache
+        return self._topology().fronts
+
+    def _topology(self) -> _Topology:
+        t = self._topo
+        if t is None:
+            t = self._topo = _Topology(self)
+        return t
 
     def expected_inflow(self, bloc: str, weeks: float) -> float:
         """Strength a bloc expects to add over `weeks`: arms in the pipeline, backers' support
         (current level plus its recent trend, within capacity), recruitment, less upkeep."""
-        got = self._cache.get(("inflow", bloc, weeks))
-        if got is None:
-            got = self._cache[("inflow", bloc, weeks)] = self._expected_inflow(bloc, weeks)
-        return got
-
-    def _expected_inflow(self, bloc: str, weeks: float) -> float:
         mp = self.mp
+        recruitment = mp.recruitment
+        income = self._topology().income
         total = 0.0
-        for k in self.armed:
-            if self.bloc_of[k] != bloc:
-                continue
+        for k in self._bloc_armed[bloc]:
             f = self.factions[k]
             total += sum(f.pipeline.values())
             for b in self.backers_of[k]:
-                h = b.history
-                trend = (h[-1] - h[max(len(h) - 5, 0)]) / 4.0
-                level = min(b.capacity(), b.support + max(trend, 0.0) * weeks / 2)
-                total += level * (b.p.arms + b.p.fighters) * b.p.efficiency * weeks
-                total += level * b.p.money * mp.recruitment * weeks
-            total += (f.p.base_income + self.site_income(k)) * mp.recruitment * weeks
+                p, h = b.p, b.history
+                trend = (h[-1] - h[-5 if len(h) >= 5 else 0]) / 4.0
+                level = b.support + max(trend, 0.0) * weeks / 2
+                cap = b.capacity()
+                if cap <= level:
+                    level = cap
+                total += level * (p.arms + p.fighters) * p.efficiency * weeks
+                total += level * p.money * recruitment * weeks
+            total += (f.p.base_income + income.get(k, 0)) * recruitment * weeks
             total -= mp.demobilisation * f.effective * weeks
         return total
 
-    def _invalidate(self) -> None:
-        """Forget derived quantities after the state changed."""
-        self._cache.clear()
-        self._alloc_cache = None
-
     def view(self, key: str) -> FactionView:
         """The frozen view a faction decides from (memoised until the state changes)."""
-        got = self._cache.get(("view", key))
+        got = self._views.get(key)
         if got is None:
-            got = self._cache[("view", key)] = self._make_view(key)
+            got = self._views[key] = self._make_view(key)
         return got
 
     def _make_view(self, key: str) -> FactionView:
@@ -241,44 +251,22 @@ class NegotiationModel(mesa.Model):
         bloc = f.bloc
         targets, threats = self.assess_fronts(bloc, f.belief, f.p.attack_threshold,
                                               f.reference_ratio)
-        foreign_own = _foreign_share(self, bloc, same=True)
-        foreign_rival = _foreign_share(self, bloc, same=False)
+        foreign_own, foreign_rival = self._foreign_shares()[bloc]
+        self._form_preferences()
         pressure = 0.0
-        armed_keys = [k for k in self.armed if self.bloc_of[k] == bloc] if not f.armed else [key]
-        for k in armed_keys:
-            pressure += sum(b.p.leverage * self.dependence(b) * b.preference
-                            for b in self.backers_of[k])
-        hazard = sum(self.factions[k].p.spoiler_rate for k in self.armed) * mp.incident_breakdown
+        dep = self._dependences()
+        for k in ((key,) if f.armed else self._bloc_armed[bloc]):
+            pressure += sum(b.p.leverage * dep[b.key] * b.preference for b in self.backers_of[k])
         return FactionView(
             faction=key, bloc=bloc, share=self._bshare[bloc], momentum=self.momentum(bloc),
             belief=f.belief, targets=targets, threats=threats,
             war_cost=f.p.war_cost + f.p.casualty_aversion * self._bloc_loss_rate(bloc),
             audience_cost=f.p.audience_cost, min_share=f.aim, discount=f.p.discount,
             horizon=mp.horizon, political_value=mp.political_value,
-            withdrawal_value=mp.withdrawal_value, pressure=pressure, hazard=min(hazard, 1.0),
-            foreign_own=foreign_own, foreign_rival=foreign_rival,
-            site_values=self._site_values(),
+            withdrawal_value=mp.withdrawal_value, pressure=pressure,
+            hazard=self._topology().hazard, foreign_own=foreign_own,
+            foreign_rival=foreign_rival, site_values=self._topology().site_values,
         )
-
-    def allocation(self) -> dict[tuple[int, str], float]:
-        """Each armed faction spreads its effective strength over its fronts by what is at
-        stake (the value of the sites on both ends)."""
-        if self._alloc_cache is not None:
-            return self._alloc_cache
-        hostile = self.fronts()
-        weights: dict[str, list[tuple[int, float]]] = {k: [] for k in self.armed}
-        for e, (a, b) in enumerate(hostile):
-            stake = self.site_p[a].value + self.site_p[b].value
-            weights[self.ctrl[a]].append((e, stake))
-            weights[self.ctrl[b]].append((e, stake))
-        alloc: dict[tuple[int, str], float] = {}
-        for k, ws in weights.items():
-            total = sum(w for _, w in ws)
-            eff = self.factions[k].effective
-            for e, w in ws:
-                alloc[(e, k)] = eff * w / total if total > 0 else 0.0
-        self._alloc_cache = alloc
-        return alloc
 
     @staticmethod
     def _odds(belief: float, ref: float, m: float) -> float:
@@ -294,104 +282,58 @@ class NegotiationModel(mesa.Model):
 
     def assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
         """(targets, threats) as in FactionView: believed weekly capture chances per front
-        site, now and with the strength projected half a horizon ahead."""
-        key = ("fronts", bloc, belief, threshold, ref)
-        got = self._cache.get(key)
-        if got is None:
-            got = self._cache[key] = self._assess_fronts(bloc, belief, threshold, ref)
-        return got
+        site, now and with the strength projected half a horizon ahead.
 
-    def _front_terms(self, bloc: str):
-        """Per directed front edge, the belief-free part of the believed odds: the contest
-        success function's local force ratio (fa / (b fd))^m, now and with the projected shift
-        of the balance; computed once per state for each bloc, and used both for the factions'
-        valuations and for their attack decisions.
-
-        targets: (dst, now, projected, edge, src, fa, fd) for attacks by this bloc, where the
-        defence it expects includes a declared red line's deterrent; threats: (dst, now,
-        projected) for the enemy's attacks on this bloc's sites.
-        """
-        key = ("terms", bloc)
-        got = self._cache.get(key)
-        if got is not None:
-            return got
-        hostile = self.fronts()
-        alloc = self.allocation()
-        m = self.mp.decisiveness
-        own = self.bloc_effective(bloc)
-        rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
-        ratio = max(own, 1e-9) / max(rival, 1e-9)
-        h = self.mp.projection_weeks
-        own_p = max(own + self.expected_inflow(bloc, h), 1e-9)
-        rival_p = max(sum(self.bloc_effective(b) + self.expected_inflow(b, h)
-                          for b in self.blocs if b != bloc), 1e-9)
-        shift_m = ((own_p / rival_p) / ratio) ** m
-        deter = self._deterrence()
-        targets, threats = [], []
-        for e, (a, b) in enumerate(hostile):
-            for src, dst in ((a, b), (b, a)):
-                att, dfn = self.ctrl[src], self.ctrl[dst]
-                fa, fd = alloc[(e, att)], alloc[(e, dfn)]
-                dfc = self.site_p[dst].defence
-                if self.bloc_of[att] == bloc:
-                    seen = fd + deter.get((self.site_keys[dst], bloc), 0.0)
-                    local = (fa / max(dfc * seen, 1e-9)) ** m
-                    targets.append((dst, local, local * shift_m, e, src, fa, fd))
-                else:  # the enemy attacking one of our sites, as we see it
-                    fd += deter.get((self.site_keys[dst], self.bloc_of[att]), 0.0)
-                    local = (fa / max(dfc * fd, 1e-9)) ** m
-                    threats.append((dst, local, local / shift_m))
-        got = self._cache[key] = (targets, threats)
-        return got
-
-    def _assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
-        targets, threats = self._front_terms(bloc)
-        if not targets and not threats:
+        The chance is increasing in the local force ratio, so per site only the attack with
+        the best ratio (now, and projected) matters; `_front_terms` keeps those."""
+        terms = self._front_terms()
+        best_t, best_h = terms.best[bloc]
+        if not best_t and not best_h:
             return (), ()
         m = self.mp.decisiveness
         p = min(max(belief, 1e-6), 1 - 1e-6)
-        tv = self.total_value
-        out = []
-        for terms, odds in ((targets, self._odds(p, ref, m)),
-                            (threats, self._odds(1 - p, 1 / ref, m))):
-            best: dict[int, list[float]] = {}
-            for dst, now, proj, *_ in terms:
-                q_now, q_proj = odds * now, odds * proj
-                q_now, q_proj = q_now / (1 + q_now), q_proj / (1 + q_proj)
-                cur = best.setdefault(dst, [0.0, 0.0])
-                if q_now >= threshold and q_now > cur[0]:
-                    cur[0] = q_now
-                if q_proj >= threshold and q_proj > cur[1]:
-                    cur[1] = q_proj
-            out.append(tuple((self.site_p[i].value / tv, q[0], q[1])
-                             for i, q in sorted(best.items())))
-        return out[0], out[1]
+        return (_chances(best_t, self._odds(p, ref, m), threshold),
+                _chances(best_h, self._odds(1 - p, 1 / ref, m), threshold))
 
-    def _site_values(self):
-        got = self._cache.get("site_values")
+    def _front_terms(self) -> _FrontTerms:
+        """The belief-free part of the believed odds on every front, for every bloc (see
+        `_FrontTerms`); computed once per state, and used both for the factions' valuations
+        and for their attack decisions."""
+        got = self._cache.get("terms")
         if got is None:
-            got = self._cache["site_values"] = tuple(
-                (k, self.bloc_of[c], p.value / self.total_value)
-                for k, c, p in zip(self.site_keys, self.ctrl, self.site_p, strict=True))
+            got = self._cache["terms"] = _FrontTerms(self)
+        return got
+
+    def _foreign_shares(self) -> dict[str, tuple[float, float]]:
+        """Per bloc: the shares of its own and of its rivals' effective strength that are
+        foreign fighters."""
+        got = self._cache.get("foreign")
+        if got is None:
+            got = self._cache["foreign"] = {
+                b: (_foreign_share(self, b, same=True), _foreign_share(self, b, same=False))
+                for b in self.blocs}
         return got
 
     def _bloc_loss_rate(self, bloc: str) -> float:
-        ks = [k for k in self.armed if self.bloc_of[k] == bloc]
+        ks = self._bloc_armed[bloc]
         return sum(self.factions[k].loss_rate for k in ks) / max(len(ks), 1)
 
     def dependence(self, backer: Backer) -> float:
         """How much the client depends on this backer: its share of the client's resources."""
-        got = self._cache.get(("dep", backer.key))
-        if got is None:
-            got = self._cache[("dep", backer.key)] = self._dependence(backer)
-        return got
+        return self._dependences()[backer.key]
 
-    def _dependence(self, backer: Backer) -> float:
-        f = self.factions[backer.client]
-        support = sum(b.support for b in self.backers_of[backer.client])
-        own = f.p.base_income + self.site_income(f.key)
-        total = own + support
-        return backer.support / total if total > 0 else 0.0
+    def _dependences(self) -> dict[str, float]:
+        got = self._cache.get("dep")
+        if got is None:
+            got = self._cache["dep"] = {}
+            for client, bs in self.backers_of.items():
+                if not bs:
+                    continue
+                f = self.factions[client]
+                total = f.p.base_income + self.site_income(client) + sum(b.support for b in bs)
+                for b in bs:
+                    got[b.key] = b.support / total if total > 0 else 0.0
+        return got
 
     # ================================================================== step
     def step(self) -> None:
@@ -443,6 +385,8 @@ class NegotiationModel(mesa.Model):
         setattr(target, field, getattr(target, field) * value if scale else value)
         if parts[0] == "sites":
             self._refresh_shares()
+        else:
+            self._retopo()
 
     # ------------------------------------------------------------------ 2. support
     def _support(self, step: int) -> None:
@@ -468,6 +412,7 @@ class NegotiationModel(mesa.Model):
             if b.declared is None and b.p.red_line_capacity > 0 and (
                     b.p.red_line_from is None or self.date(step) >= b.p.red_line_from):
                 b.declared = step  # a red line deters (and binds) from when it is declared
+                self._retopo()
             threatened = False
             if b.declared is not None:
                 if hostile_sites is None:
@@ -521,9 +466,21 @@ class NegotiationModel(mesa.Model):
 
     def _preferences(self) -> None:
         """Backers' ceasefire preferences from their clients' unbiased prospects (the client's
-        belief without its optimism), before this week's diplomacy."""
-        for b in self.backers.values():
-            b.update_preference(self._unbiased_gain(self.factions[b.client]))
+        belief without its optimism), as they stand before this week's diplomacy.
+
+        A preference is a function of the present state alone, so in a week of war it is
+        formed when first used (a view's pressure, a joint initiative), from the same state:
+        nothing it depends on changes before diplomacy ends. Under a truce or a ceasefire the
+        backers tire before the deal is tested, so preferences are formed now."""
+        self._preferences_due = True
+        if self.status != "war":
+            self._form_preferences()
+
+    def _form_preferences(self) -> None:
+        if self._preferences_due:
+            self._preferences_due = False
+            for b in self.backers.values():
+                b.update_preference(self._unbiased_gain(self.factions[b.client]))
 
     def _threatened_sites(self, step: int) -> dict[str, set[str]]:
         """Per bloc, the sites an enemy holds or attacked in the last weeks (a red line is
@@ -559,9 +516,11 @@ class NegotiationModel(mesa.Model):
         if self.status == "ceasefire":
             return
         date = self.date(step)
-        views = {k: self.view(k) for k in self.factions}
+        # views are built when a faction first needs one (memoised for the week)
+        view, views = self.view, self._views
         for k, f in self.factions.items():  # aims adapt to last week's fortunes
-            if f.adapt_aim(views[k].share, views[k].momentum, expected_gain(views[k])):
+            if f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
+                           lambda k=k: expected_gain(view(k))) and k in views:
                 views[k] = replace(views[k], min_share=f.aim)
         table: list[Proposal] = []
         # scheduled initiatives
@@ -581,10 +540,12 @@ class NegotiationModel(mesa.Model):
                 continue
             if self.rng.random() >= med.p.activity:
                 continue
-            if med.p.patrons and not all(self.backers[b].preference > 0 for b in med.p.patrons):
-                continue
+            if med.p.patrons:
+                self._form_preferences()
+                if not all(self.backers[b].preference > 0 for b in med.p.patrons):
+                    continue
             probe = self._mediator_proposal(med, step, None, None, None, None, probe=True)
-            surpluses = [self.factions[k].answer(views[k], probe).surplus for k in self.armed]
+            surpluses = [self.factions[k].answer(view(k), probe).surplus for k in self.armed]
             ok, est = med.sees_range(surpluses)
             if ok:
                 table.append(self._mediator_proposal(
@@ -601,10 +562,10 @@ class NegotiationModel(mesa.Model):
                     continue
                 if any(p.proposer == k for p in table):
                     continue
-                if f.wants_to_propose(views[k]):
-                    prop = f.own_terms(views[k], step, self._pid(), self._addressees(k))
+                if f.may_propose(self._bshare[f.bloc]) and f.wants_to_propose(view(k)):
+                    prop = f.own_terms(view(k), step, self._pid(), self._addressees(k))
                     f.last_proposal = step
-                    self._announce(prop, views[k])
+                    self._announce(prop, view(k))
                     table.append(prop)
         if not table:
             return
@@ -616,7 +577,7 @@ class NegotiationModel(mesa.Model):
         for prop in table:
             answers[prop.id] = {}
             for k in prop.addressees:
-                d = self.factions[k].answer(views[k], prop)
+                d = self.factions[k].answer(view(k), prop)
                 answers[prop.id][k] = d
                 self.log("response", k, prop.proposer, proposal_id=prop.id,
                          accepted=d.answer is Answer.ACCEPT, value=d.surplus,
@@ -624,7 +585,7 @@ class NegotiationModel(mesa.Model):
                 f = self.factions[k]
                 if (d.answer is Answer.COUNTER and k not in counters and self.status == "war"
                         and step - f.last_proposal >= f.p.proposal_interval):
-                    counters[k] = f.own_terms(views[k], step + 1, self._pid(),
+                    counters[k] = f.own_terms(view(k), step + 1, self._pid(),
                                               self._addressees(k), counter_to=prop.id)
                     f.last_proposal = step
         # a ceasefire comes into force when every armed faction accepts the same proposal
@@ -637,7 +598,7 @@ class NegotiationModel(mesa.Model):
             self._start_deal(best[int(self.rng.integers(len(best)))], step)
         else:
             for k, prop in counters.items():
-                self._announce(prop, views[k])
+                self._announce(prop, view(k))
                 self.pending.append(prop)
 
     def _pid(self) -> int:
@@ -730,19 +691,21 @@ class NegotiationModel(mesa.Model):
         # attack decisions, all from the same state and the same front terms the factions
         # valued the war with: per edge, the attack with the best believed chance, if any
         # attacker's chance passes its threshold
-        options = sorted((e, src != a, dst, now, src, fa, fd)
-                         for bloc in self.blocs
-                         for dst, now, _, e, src, fa, fd in self._front_terms(bloc)[0]
-                         for a in (hostile[e][0],))
         best_by_edge: dict[int, tuple] = {}
-        for e, _, dst, now, src, fa, fd in options:
+        belief_odds: dict[str, tuple[float, float]] = {}  # attacker -> (odds factor, threshold)
+        for _bloc, dst, now, e, src, fa, fd in self._front_terms().attacks:
             if fa <= 0:
                 continue
-            A = self.factions[self.ctrl[src]]
-            odds = self._odds(A.belief, A.reference_ratio, m) * now
+            att = self.ctrl[src]
+            got = belief_odds.get(att)
+            if got is None:
+                A = self.factions[att]
+                got = belief_odds[att] = (self._odds(A.belief, A.reference_ratio, m),
+                                          A.p.attack_threshold)
+            odds = got[0] * now
             believed = odds / (1 + odds)
             best = best_by_edge.get(e)
-            if believed >= A.p.attack_threshold and (
+            if believed >= got[1] and (
                     best is None or believed > best[0]
                     or (believed == best[0] and self.rng.random() < 0.5)):
                 best_by_edge[e] = (believed, src, dst, fa, fd)
@@ -787,7 +750,6 @@ class NegotiationModel(mesa.Model):
                                 f"{believed:.2f}")
         for b in self.backers.values():
             b.tire(lost_by_backer.get(b.key, 0.0))
-        self._alloc_cache = None
 
     def _deterrence(self) -> dict[tuple[str, str], float]:
         """Extra defence an attacker of bloc X expects at a declared red-line site of a rival
@@ -901,12 +863,10 @@ class NegotiationModel(mesa.Model):
             accepted: bool | None = None, value: float | None = None, reason: str = "") -> None:
         """Record an event; `momentum` is the acting faction's territorial momentum."""
         momentum = self.momentum(self.bloc_of[actor]) if actor in self.factions else None
-        self.datacollector.add_table_row("events", {
-            "step": self.step_no, "kind": kind, "actor": actor, "target": target,
-            "proposal_id": proposal_id, "accepted": accepted,
-            "value": None if value is None else float(value), "momentum": momentum,
-            "reason": reason,
-        })
+        row = (self.step_no, kind, actor, target, proposal_id, accepted,
+               None if value is None else float(value), momentum, reason)
+        for col, v in zip(self._event_columns, row, strict=True):  # the "events" table
+            col.append(v)
 
     def outcome(self) -> str:
         """The run's outcome class."""
@@ -922,6 +882,16 @@ class NegotiationModel(mesa.Model):
 
 
 # ---------------------------------------------------------------------- helpers
+class _Collector(mesa.DataCollector):
+    """Mesa's DataCollector, collecting without its deep copies: every reporter here returns a
+    number or a string, which cannot change after it is recorded."""
+
+    def collect(self, model) -> None:
+        self._collection_steps.append(model.time)
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
+
+
 class _Mutable:
     """A plain attribute bag of parameters that events may change."""
 
@@ -956,3 +926,108 @@ def _foreign_share(m: NegotiationModel, bloc: str, same: bool) -> float:
     return num / den if den > 0 else 0.0
 
 
+class _Topology:
+    """What follows from who holds which site and from the parameters: the fronts, each
+    faction's stakes on them, incomes, red-line deterrence, the hazard a deal runs."""
+
+    __slots__ = ("fronts", "directed", "income", "hazard", "site_values", "value_share")
+
+    def __init__(self, m: NegotiationModel) -> None:
+        ctrl, sp, bloc_of, keys = m.ctrl, m.site_p, m.bloc_of, m.site_keys
+        tv = m.total_value
+        self.fronts = [(a, b) for a, b in m.edges if bloc_of[ctrl[a]] != bloc_of[ctrl[b]]]
+        # each faction spreads its effective strength over its fronts by what is at stake
+        # (the value of the sites on both ends)
+        stakes = [sp[a].value + sp[b].value for a, b in self.fronts]
+        total: dict[str, float] = {}
+        for (a, b), w in zip(self.fronts, stakes, strict=True):
+            total[ctrl[a]] = total.get(ctrl[a], 0) + w
+            total[ctrl[b]] = total.get(ctrl[b], 0) + w
+        deter = m._deterrence()
+        #: per directed front edge: (edge, src, dst, attacker, defender, attacker's bloc,
+        #: defence, stake, attacker's and defender's total stakes, deterrent expected at dst)
+        self.directed = []
+        for e, ((a, b), w) in enumerate(zip(self.fronts, stakes, strict=True)):
+            for src, dst in ((a, b), (b, a)):
+                att, dfn = ctrl[src], ctrl[dst]
+                self.directed.append((e, src, dst, att, dfn, bloc_of[att], sp[dst].defence, w,
+                                      total[att], total[dfn],
+                                      deter.get((keys[dst], bloc_of[att]), 0.0)))
+        self.income: dict[str, float] = {}
+        for p, c in zip(sp, ctrl, strict=True):
+            self.income[c] = self.income.get(c, 0) + p.income
+        hazard = sum(m.factions[k].p.spoiler_rate for k in m.armed) * m.mp.incident_breakdown
+        self.hazard = min(hazard, 1.0)
+        self.value_share = [p.value / tv for p in sp]
+        self.site_values = tuple((k, bloc_of[c], v) for k, c, v in
+                                 zip(keys, ctrl, self.value_share, strict=True))
+
+
+class _FrontTerms:
+    """Per directed front edge, the belief-free part of the believed odds of an attack: the
+    contest success function's local force ratio (fa / (b fd))^m, where the defence an
+    attacker expects includes a declared red line's deterrent; and the shift of that ratio
+    that each bloc projects from the expected inflow of strength.
+
+    attacks: (attacker's bloc, dst, ratio now, edge, src, fa, fd) per directed front edge.
+    best[bloc]: per front site, (value share, best ratio now, best projected ratio), for the
+    bloc's attacks and for the enemy's attacks on the bloc's sites. The projected ratio is the
+    ratio times the shift, and multiplying by a positive number preserves order (also in
+    floating point), so the best projected ratio is the best ratio, shifted.
+    """
+
+    __slots__ = ("attacks", "best")
+
+    def __init__(self, model: NegotiationModel) -> None:
+        blocs = model.blocs
+        topo = model._topology()
+        m = model.mp.decisiveness
+        eff = {k: f.effective for k, f in model.factions.items()}
+        best: dict[str, dict[int, float]] = {b: {} for b in blocs}
+        self.attacks = attacks = []
+        for e, src, dst, att, dfn, abloc, dfc, w, ta, td, deter in topo.directed:
+            fa = eff[att] * w / ta if ta > 0 else 0.0
+            fd = eff[dfn] * w / td if td > 0 else 0.0
+            local = (fa / max(dfc * (fd + deter), 1e-9)) ** m
+            attacks.append((abloc, dst, local, e, src, fa, fd))
+            got = best[abloc]
+            if local > got.get(dst, -1.0):
+                got[dst] = local
+        self.best: dict[str, tuple[tuple, tuple]] = {}
+        if not attacks:
+            self.best = {b: ((), ()) for b in blocs}
+            return
+        h = model.mp.projection_weeks
+        beff = model._bloc_eff()
+        inflow = {b: model.expected_inflow(b, h) for b in blocs}
+        vs = topo.value_share
+        for bloc in blocs:
+            own = beff[bloc]
+            rival = sum(beff[b] for b in blocs if b != bloc)
+            ratio = max(own, 1e-9) / max(rival, 1e-9)
+            own_p = max(own + inflow[bloc], 1e-9)
+            rival_p = max(sum(beff[b] + inflow[b] for b in blocs if b != bloc), 1e-9)
+            shift = ((own_p / rival_p) / ratio) ** m
+            threat: dict[int, float] = {}
+            for b in blocs:
+                if b != bloc:
+                    for d, x in best[b].items():
+                        if x > threat.get(d, -1.0):
+                            threat[d] = x
+            self.best[bloc] = (
+                tuple((vs[d], x, x * shift) for d, x in sorted(best[bloc].items())),
+                tuple((vs[d], x, x / shift) for d, x in sorted(threat.items())))
+
+
+def _chances(best, odds: float, threshold: float) -> tuple[tuple[float, float, float], ...]:
+    """(value share, chance now, chance projected) per site from the best local ratios; a
+    chance below the attack threshold counts as no attack."""
+    out = []
+    for v, now, proj in best:
+        q = odds * now
+        q = q / (1 + q)
+        r = odds * proj
+        r = r / (1 + r)
+        out.append((v, q if q >= threshold and q > 0.0 else 0.0,
+                    r if r >= threshold and r > 0.0 else 0.0))
+    return tuple(out)
