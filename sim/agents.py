@@ -8,8 +8,8 @@ them (a parliament vote raising a backer's capacity) without touching the frozen
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import mesa
