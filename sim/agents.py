@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import mesa
@@ -30,17 +29,13 @@ if TYPE_CHECKING:
 __all__ = ["Backer", "Faction", "Mediator"]
 
 
-def _params(table) -> SimpleNamespace:
-    return SimpleNamespace(**table.model_dump())
-
-
 class Faction(mesa.Agent):
     """A belligerent or a political wing. Decides whether to attack, propose, accept or defect."""
 
     def __init__(self, model: NegotiationModel, key: str, spec) -> None:
         super().__init__(model)
         self.key = key
-        self.p = _params(spec)
+        self.p = model.params_of(spec)
         self.armed: bool = spec.armed
         self.bloc: str = spec.bloc
         self.strength: float = spec.strength if spec.armed else 0.0
@@ -185,7 +180,7 @@ class Backer(mesa.Agent):
     def __init__(self, model: NegotiationModel, key: str, spec) -> None:
         super().__init__(model)
         self.key = key
-        self.p = _params(spec)
+        self.p = model.params_of(spec)
         self.client: str = spec.client
         self.support: float = min(spec.support, spec.capacity)
         self.history: list[float] = [self.support]
@@ -239,7 +234,7 @@ class Mediator(mesa.Agent):
     def __init__(self, model: NegotiationModel, key: str, spec) -> None:
         super().__init__(model)
         self.key = key
-        self.p = _params(spec)
+        self.p = model.params_of(spec)
         self.last_proposal = -10**9
 
     def active(self, date) -> bool:

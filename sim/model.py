@@ -8,9 +8,12 @@ Mesa Scenario), which we leave alone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import weakref
 from dataclasses import replace
 from functools import partial
+from types import SimpleNamespace
 
 import mesa
 import networkx as nx
@@ -58,28 +61,17 @@ class NegotiationModel(mesa.Model):
         self._cache: dict = {}
         self._views: dict[str, FactionView] = {}
         mp = scenario.model
-        self.mp = _Mutable(mp.model_dump())
+        c = self._compiled = _compiled(scenario)
+        self.mp = _Mutable(c.model_params)
         self.weeks = steps if steps is not None else mp.weeks
         self.start_date = mp.start_date
 
-        # ---- territory: a Mesa network of sites
-        g = nx.Graph()
-        site_keys = list(scenario.sites)
-        for k in site_keys:
-            g.add_node(k)
-        for k, s in scenario.sites.items():
-            for n in s.neighbours:
-                g.add_edge(k, n)
-        pos = {k: (s.lon, s.lat) for k, s in scenario.sites.items()
-               if s.lon is not None and s.lat is not None}
-        self.space = Network(g, random=self.random, layout=pos if len(pos) == len(g) else None)
-        self.site_keys = site_keys
-        self.site_index = {k: i for i, k in enumerate(site_keys)}
-        self.site_p = [_Mutable(s.model_dump()) for s in scenario.sites.values()]
-        self.edges = sorted((self.site_index[a], self.site_index[b]) if
-                            self.site_index[a] < self.site_index[b] else
-                            (self.site_index[b], self.site_index[a]) for a, b in g.edges)
-        self.neigh = [[self.site_index[n] for n in g.neighbors(k)] for k in site_keys]
+        # ---- territory: sites on a graph (a Mesa Network: `space`)
+        self.site_keys = c.site_keys
+        self.site_index = c.site_index
+        self.site_p = [_Mutable(d) for d in c.site_params]
+        self.edges = c.edges
+        self.neigh = c.neigh
 
         # ---- agents
         self.factions: dict[str, Faction] = {
@@ -98,9 +90,8 @@ class NegotiationModel(mesa.Model):
                             for b in self.blocs}
         self.ctrl = [s.controller for s in scenario.sites.values()]  # faction key per site
         for f in self.factions.values():
-            f.initial_sites = frozenset(
-                k for k, c in zip(site_keys, self.ctrl, strict=True) if self.bloc_of[c] == f.bloc
-            )
+            f.initial_sites = frozenset(k for k, c in zip(self.site_keys, self.ctrl, strict=True)
+                                        if self.bloc_of[c] == f.bloc)
         self.backers_of = {k: [b for b in self.backers.values() if b.client == k]
                            for k in self.factions}
 
@@ -118,10 +109,8 @@ class NegotiationModel(mesa.Model):
         self.counts = dict(truces=0, ceasefires=0, breakdowns=0, proposals=0, incidents=0)
         self.first_ceasefire: int | None = None
         self.ceasefire_by: tuple[str, str] | None = None  # (proposer, kind) of first ceasefire
-        self.events_by_step: dict[int, list] = {}
-        for e in scenario.events:
-            self.events_by_step.setdefault(scenario.date_step(e.date), []).append(e)
-        self.attacked = [-10**9] * len(site_keys)  # last step each site was attacked
+        self.events_by_step: dict[int, list] = c.events_by_step
+        self.attacked = [-10**9] * len(self.site_keys)  # last step each site was attacked
         self._refresh_shares()
         for b in self.blocs:
             self.share_history[b].append(self._bshare[b])
@@ -139,6 +128,19 @@ class NegotiationModel(mesa.Model):
                                         tables={"events": EVENT_COLUMNS})
         self._event_columns = [self.datacollector.tables["events"][c] for c in EVENT_COLUMNS]
         self.datacollector.collect(self)
+
+    @functools.cached_property
+    def space(self) -> Network:
+        """The sites as a Mesa Network (cells keyed by site, laid out by longitude and latitude
+        when every site has them). Built on first use: the model's own loops read the same
+        graph through `edges` and `neigh`."""
+        c = self._compiled
+        return Network(c.graph, random=self.random, layout=c.layout)
+
+    def params_of(self, spec) -> SimpleNamespace:
+        """A mutable copy of a scenario table's parameters, for an agent: dated events change
+        them during a run without touching the frozen scenario."""
+        return SimpleNamespace(**self._compiled.dump(spec))
 
     # ================================================================== queries
     # Derived quantities are cached at two levels. `_topo` holds what depends only on who holds
@@ -402,7 +404,8 @@ class NegotiationModel(mesa.Model):
         distress_of = {x: max(-self.momentum(x), 0.0)
                        + max((total_eff - eff[x]) / max(total_eff, 1e-9) - 0.5, 0.0)
                        for x in self.blocs}
-        hostile_sites = None
+        date = self.date(step)
+        recent = step - self.mp.red_line_memory
         # decide simultaneously from last week's levels, then transfer
         levels = {}
         for b in self.backers.values():
@@ -410,18 +413,19 @@ class NegotiationModel(mesa.Model):
             opposing = total_given - given[bloc]
             distress = distress_of[bloc]
             if b.declared is None and b.p.red_line_capacity > 0 and (
-                    b.p.red_line_from is None or self.date(step) >= b.p.red_line_from):
+                    b.p.red_line_from is None or date >= b.p.red_line_from):
                 b.declared = step  # a red line deters (and binds) from when it is declared
                 self._retopo()
             threatened = False
             if b.declared is not None:
-                if hostile_sites is None:
-                    hostile_sites = self._threatened_sites(step)
-                threatened = any(
-                    s in hostile_sites.get(bloc, ()) and (
-                        self.bloc_of[self.ctrl[self.site_index[s]]] != bloc
-                        or self.attacked[self.site_index[s]] >= b.declared)
-                    for s in b.p.red_lines)
+                # threatened: a red-line site the enemy holds, or attacked since the line was
+                # declared (and in the last red_line_memory weeks)
+                for s in b.p.red_lines:
+                    i = self.site_index[s]
+                    if self.bloc_of[self.ctrl[i]] != bloc or (
+                            self.attacked[i] >= recent and self.attacked[i] >= b.declared):
+                        threatened = True
+                        break
             was = b.red_line_active
             levels[b.key] = b.decide_support(distress, opposing, threatened)
             if b.red_line_active and not was:
@@ -481,18 +485,6 @@ class NegotiationModel(mesa.Model):
             self._preferences_due = False
             for b in self.backers.values():
                 b.update_preference(self._unbiased_gain(self.factions[b.client]))
-
-    def _threatened_sites(self, step: int) -> dict[str, set[str]]:
-        """Per bloc, the sites an enemy holds or attacked in the last weeks (a red line is
-        'threatened' when one of its sites is among them)."""
-        out: dict[str, set[str]] = {b: set() for b in self.blocs}
-        recent = step - self.mp.red_line_memory
-        for i, k in enumerate(self.site_keys):
-            owner = self.bloc_of[self.ctrl[i]]
-            for b in self.blocs:
-                if b != owner or self.attacked[i] >= recent:
-                    out[b].add(k)
-        return out
 
     def _unbiased_gain(self, client: Faction) -> float:
         """The client's expected weekly gain from fighting on, without its optimism."""
@@ -882,6 +874,54 @@ class NegotiationModel(mesa.Model):
 
 
 # ---------------------------------------------------------------------- helpers
+class _Compiled:
+    """What every run of one scenario object builds alike, built once: the site graph and
+    index, and the parameter tables as dicts (each run copies them, since events change
+    them)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        g = nx.Graph()
+        self.site_keys = list(scenario.sites)
+        g.add_nodes_from(self.site_keys)
+        for k, s in scenario.sites.items():
+            for n in s.neighbours:
+                g.add_edge(k, n)
+        self.graph = g
+        pos = {k: (s.lon, s.lat) for k, s in scenario.sites.items()
+               if s.lon is not None and s.lat is not None}
+        self.layout = pos if len(pos) == len(g) else None
+        idx = self.site_index = {k: i for i, k in enumerate(self.site_keys)}
+        self.edges = sorted((idx[a], idx[b]) if idx[a] < idx[b] else (idx[b], idx[a])
+                            for a, b in g.edges)
+        self.neigh = [[idx[n] for n in g.neighbors(k)] for k in self.site_keys]
+        self.model_params = scenario.model.model_dump()
+        self.site_params = [s.model_dump() for s in scenario.sites.values()]
+        self._dumps: dict[int, tuple[object, dict]] = {}
+        self.events_by_step: dict[int, list] = {}
+        for e in scenario.events:
+            self.events_by_step.setdefault(scenario.date_step(e.date), []).append(e)
+
+    def dump(self, spec) -> dict:
+        got = self._dumps.get(id(spec))
+        if got is None or got[0] is not spec:
+            got = self._dumps[id(spec)] = (spec, spec.model_dump())
+        return got[1]
+
+
+_COMPILED: dict[int, tuple[weakref.ref, _Compiled]] = {}
+
+
+def _compiled(scenario: Scenario) -> _Compiled:
+    """The scenario's compiled form, kept while the scenario object lives."""
+    key = id(scenario)
+    got = _COMPILED.get(key)
+    if got is not None and got[0]() is scenario:
+        return got[1]
+    c = _Compiled(scenario)
+    _COMPILED[key] = (weakref.ref(scenario, lambda _r, k=key: _COMPILED.pop(k, None)), c)
+    return c
+
+
 class _Collector(mesa.DataCollector):
     """Mesa's DataCollector, collecting without its deep copies: every reporter here returns a
     number or a string, which cannot change after it is recorded."""
