@@ -33,6 +33,8 @@ from sim.scenario import Scenario
 
 __all__ = ["EVENT_COLUMNS", "NegotiationModel"]
 
+_P_MAX = 1 - 1e-6  # beliefs are kept within [1e-6, 1 - 1e-6] where odds are taken
+
 EVENT_COLUMNS = ["step", "kind", "actor", "target", "proposal_id", "accepted", "value",
                  "momentum", "reason"]
 
@@ -65,6 +67,7 @@ class NegotiationModel(mesa.Model):
         self.mp = _Mutable(c.model_params)
         self.weeks = steps if steps is not None else mp.weeks
         self.start_date = mp.start_date
+        self._dates = c.dates
 
         # ---- territory: sites on a graph (a Mesa Network: `space`)
         self.site_keys = c.site_keys
@@ -97,6 +100,7 @@ class NegotiationModel(mesa.Model):
 
         # ---- run state
         self.status = "war"
+        self._now = 0  # this step's number
         self._preferences_due = True
         self.deal: Proposal | None = None
         self.deal_start = 0
@@ -162,7 +166,11 @@ class NegotiationModel(mesa.Model):
         return int(round(self.time))
 
     def date(self, step: int | None = None) -> dt.date:
-        return self.start_date + dt.timedelta(weeks=self.step_no if step is None else step)
+        step = self.step_no if step is None else step
+        got = self._dates.get(step)
+        if got is None:
+            got = self._dates[step] = self.start_date + dt.timedelta(weeks=step)
+        return got
 
     def control_share(self, faction: str) -> float:
         return self._fshare.get(faction, 0.0)
@@ -259,15 +267,16 @@ class NegotiationModel(mesa.Model):
         dep = self._dependences()
         for k in ((key,) if f.armed else self._bloc_armed[bloc]):
             pressure += sum(b.p.leverage * dep[b.key] * b.preference for b in self.backers_of[k])
+        topo = self._topo
+        p = f.p
         return FactionView(
             faction=key, bloc=bloc, share=self._bshare[bloc], momentum=self.momentum(bloc),
             belief=f.belief, targets=targets, threats=threats,
-            war_cost=f.p.war_cost + f.p.casualty_aversion * self._bloc_loss_rate(bloc),
-            audience_cost=f.p.audience_cost, min_share=f.aim, discount=f.p.discount,
+            war_cost=p.war_cost + p.casualty_aversion * self._bloc_loss_rate(bloc),
+            audience_cost=p.audience_cost, min_share=f.aim, discount=p.discount,
             horizon=mp.horizon, political_value=mp.political_value,
-            withdrawal_value=mp.withdrawal_value, pressure=pressure,
-            hazard=self._topology().hazard, foreign_own=foreign_own,
-            foreign_rival=foreign_rival, site_values=self._topology().site_values,
+            withdrawal_value=mp.withdrawal_value, pressure=pressure, hazard=topo.hazard,
+            foreign_own=foreign_own, foreign_rival=foreign_rival, site_values=topo.site_values,
         )
 
     @staticmethod
@@ -279,8 +288,8 @@ class NegotiationModel(mesa.Model):
         factor times the contest success function's local ratio (fa / (b fd))^m (see
         `_front_terms`): odds(belief) x (fa / (b fd) / ref)^m.
         """
-        p = min(max(belief, 1e-6), 1 - 1e-6)
-        return p / (1 - p) * max(ref, 1e-9) ** -m
+        p = 1e-6 if belief < 1e-6 else (belief if belief <= _P_MAX else _P_MAX)
+        return p / (1 - p) * (ref if ref >= 1e-9 else 1e-9) ** -m
 
     def assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
         """(targets, threats) as in FactionView: believed weekly capture chances per front
@@ -293,7 +302,7 @@ class NegotiationModel(mesa.Model):
         if not best_t and not best_h:
             return (), ()
         m = self.mp.decisiveness
-        p = min(max(belief, 1e-6), 1 - 1e-6)
+        p = 1e-6 if belief < 1e-6 else (belief if belief <= _P_MAX else _P_MAX)
         return (_chances(best_t, self._odds(p, ref, m), threshold),
                 _chances(best_h, self._odds(1 - p, 1 / ref, m), threshold))
 
@@ -339,7 +348,7 @@ class NegotiationModel(mesa.Model):
 
     # ================================================================== step
     def step(self) -> None:
-        step = self.step_no
+        step = self._now = self.step_no  # read once: Mesa's time is an observable
         self._invalidate()
         self._events(step)
         self._support(step)
@@ -821,8 +830,9 @@ class NegotiationModel(mesa.Model):
                 same = [self.factions[a] for a in self.armed if self.bloc_of[a] == f.bloc]
                 f.battles = sum(a.battles for a in same)
                 f.wins = sum(a.wins for a in same)
+        log_ratio = {b: self._log_ratio(b) for b in self.blocs}
         for f in self.factions.values():
-            f.learn(mem, self._log_ratio(f.bloc))
+            f.learn(mem, log_ratio[f.bloc])
 
     def _log_ratio(self, bloc: str) -> float:
         own = self.bloc_effective(bloc)
@@ -855,7 +865,7 @@ class NegotiationModel(mesa.Model):
             accepted: bool | None = None, value: float | None = None, reason: str = "") -> None:
         """Record an event; `momentum` is the acting faction's territorial momentum."""
         momentum = self.momentum(self.bloc_of[actor]) if actor in self.factions else None
-        row = (self.step_no, kind, actor, target, proposal_id, accepted,
+        row = (self._now, kind, actor, target, proposal_id, accepted,
                None if value is None else float(value), momentum, reason)
         for col, v in zip(self._event_columns, row, strict=True):  # the "events" table
             col.append(v)
@@ -897,6 +907,7 @@ class _Compiled:
         self.model_params = scenario.model.model_dump()
         self.site_params = [s.model_dump() for s in scenario.sites.values()]
         self._dumps: dict[int, tuple[object, dict]] = {}
+        self.dates: dict[int, dt.date] = {}  # step -> date, filled as runs go
         self.events_by_step: dict[int, list] = {}
         for e in scenario.events:
             self.events_by_step.setdefault(scenario.date_step(e.date), []).append(e)
@@ -1028,7 +1039,8 @@ class _FrontTerms:
         for e, src, dst, att, dfn, abloc, dfc, w, ta, td, deter in topo.directed:
             fa = eff[att] * w / ta if ta > 0 else 0.0
             fd = eff[dfn] * w / td if td > 0 else 0.0
-            local = (fa / max(dfc * (fd + deter), 1e-9)) ** m
+            seen = dfc * (fd + deter)
+            local = (fa / (seen if seen >= 1e-9 else 1e-9)) ** m
             attacks.append((abloc, dst, local, e, src, fa, fd))
             got = best[abloc]
             if local > got.get(dst, -1.0):
