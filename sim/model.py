@@ -320,9 +320,19 @@ class NegotiationModel(mesa.Model):
         foreign fighters."""
         got = self._cache.get("foreign")
         if got is None:
-            got = self._cache["foreign"] = {
-                b: (_foreign_share(self, b, same=True), _foreign_share(self, b, same=False))
-                for b in self.blocs}
+            per = [(self.bloc_of[k], sum(f.foreign.values()), f.effective)
+                   for k in self.armed for f in (self.factions[k],)]
+            got = self._cache["foreign"] = {}
+            for b in self.blocs:
+                shares = []
+                for same in (True, False):
+                    num = den = 0.0
+                    for bloc, foreign, eff in per:
+                        if (bloc == b) == same:
+                            num += foreign
+                            den += eff
+                    shares.append(num / den if den > 0 else 0.0)
+                got[b] = tuple(shares)
         return got
 
     def _bloc_loss_rate(self, bloc: str) -> float:
@@ -964,17 +974,6 @@ def _belief(m: NegotiationModel, key: str) -> float:
 
 def _support(m: NegotiationModel, key: str) -> float:
     return m.backers[key].support
-
-
-def _foreign_share(m: NegotiationModel, bloc: str, same: bool) -> float:
-    num = den = 0.0
-    for k in m.armed:
-        if (m.bloc_of[k] == bloc) != same:
-            continue
-        f = m.factions[k]
-        num += sum(f.foreign.values())
-        den += f.effective
-    return num / den if den > 0 else 0.0
 
 
 class _Topology:

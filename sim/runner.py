@@ -380,10 +380,11 @@ def stop_executor(executor: Executor) -> None:
 
 
 def chunk_size_for(runs: int, jobs: int) -> int:
-    """Tens to a hundred runs per task: enough to amortise the per-task overhead (about a
-    millisecond against a tenth of a second per run), small enough to balance the workers, keep
+    """Ten to a hundred runs per task, at least 16 tasks per worker: enough runs to amortise
+    the per-task overhead (tens of milliseconds against a run's tens), enough tasks that the
+    workers finish together (the last task is at most a sixteenth of a worker's share), keep
     the progress bar moving and lose little work when stopped."""
-    return max(10, min(100, math.ceil(runs / max(jobs * 8, 1))))
+    return max(10, min(100, math.ceil(runs / max(jobs * 16, 1))))
 
 
 class Interrupted(Exception):
