@@ -25,7 +25,6 @@ from sim.negotiation import (
     Decision,
     FactionView,
     Proposal,
-    expected_gain,
     front_gain,
     value_of_fighting,
 )
@@ -505,6 +504,13 @@ class NegotiationModel(mesa.Model):
             for b in self.backers.values():
                 b.update_preference(self._unbiased_gain(self.factions[b.client]))
 
+    def _expected_gain(self, f: Faction) -> float:
+        """`expected_gain` of the faction's view, from the parts of the view it depends on
+        (its fronts as it believes them), without building the rest of the view."""
+        targets, threats = self.assess_fronts(f.bloc, f.belief, f.p.attack_threshold,
+                                              f.reference_ratio)
+        return front_gain(targets, threats, self._bshare[f.bloc], f.p.discount, self.mp.horizon)
+
     def _unbiased_gain(self, client: Faction) -> float:
         """The client's expected weekly gain from fighting on, without its optimism."""
         got = self._cache.get(("unbiased", client.key))
@@ -531,7 +537,7 @@ class NegotiationModel(mesa.Model):
         view, views = self.view, self._views
         for k, f in self.factions.items():  # aims adapt to last week's fortunes
             if f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
-                           lambda k=k: expected_gain(view(k))) and k in views:
+                           lambda f=f: self._expected_gain(f)) and k in views:
                 views[k] = replace(views[k], min_share=f.aim)
         table: list[Proposal] = []
         # scheduled initiatives
