@@ -100,7 +100,7 @@ class NegotiationModel(mesa.Model):
         # ---- run state
         self.status = "war"
         self._now = 0  # this step's number
-        self._preferences_due = True
+        self._preferences_due: set[str] = set()  # clients whose backers' preferences are stale
         self.deal: Proposal | None = None
         self.deal_start = 0
         self.pending: list[Proposal] = []  # counter-proposals answered next week
@@ -261,10 +261,11 @@ class NegotiationModel(mesa.Model):
         targets, threats = self.assess_fronts(bloc, f.belief, f.p.attack_threshold,
                                               f.reference_ratio)
         foreign_own, foreign_rival = self._foreign_shares()[bloc]
-        self._form_preferences()
+        clients = (key,) if f.armed else self._bloc_armed[bloc]
+        self._form_preferences(clients)
         pressure = 0.0
         dep = self._dependences()
-        for k in ((key,) if f.armed else self._bloc_armed[bloc]):
+        for k in clients:
             pressure += sum(b.p.leverage * dep[b.key] * b.preference for b in self.backers_of[k])
         topo = self._topo
         p = f.p
@@ -494,15 +495,19 @@ class NegotiationModel(mesa.Model):
         formed when first used (a view's pressure, a joint initiative), from the same state:
         nothing it depends on changes before diplomacy ends. Under a truce or a ceasefire the
         backers tire before the deal is tested, so preferences are formed now."""
-        self._preferences_due = True
+        self._preferences_due = {k for k, bs in self.backers_of.items() if bs}
         if self.status != "war":
-            self._form_preferences()
+            self._form_preferences(self.factions)
 
-    def _form_preferences(self) -> None:
-        if self._preferences_due:
-            self._preferences_due = False
-            for b in self.backers.values():
-                b.update_preference(self._unbiased_gain(self.factions[b.client]))
+    def _form_preferences(self, clients) -> None:
+        """Form the preferences of these clients' backers, if not yet formed this week."""
+        due = self._preferences_due
+        for k in clients:
+            if k in due:
+                due.discard(k)
+                gain = self._unbiased_gain(self.factions[k])
+                for b in self.backers_of[k]:
+                    b.update_preference(gain)
 
     def _expected_gain(self, f: Faction) -> float:
         """`expected_gain` of the faction's view, from the parts of the view it depends on
@@ -558,7 +563,7 @@ class NegotiationModel(mesa.Model):
             if self.rng.random() >= med.p.activity:
                 continue
             if med.p.patrons:
-                self._form_preferences()
+                self._form_preferences([self.backers[b].client for b in med.p.patrons])
                 if not all(self.backers[b].preference > 0 for b in med.p.patrons):
                     continue
             probe = self._mediator_proposal(med, step, None, None, None, None, probe=True)
