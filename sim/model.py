@@ -732,7 +732,8 @@ class NegotiationModel(mesa.Model):
                     or (believed == best[0] and self.rng.random() < 0.5)):
                 best_by_edge[e] = (believed, src, dst, fa, fd)
         plans = [(e, *best_by_edge[e]) for e in sorted(best_by_edge)]
-        plans = [plans[i] for i in self.rng.permutation(len(plans))]  # battles in random order
+        if len(plans) > 1:  # battles in random order (a shuffle of one draws nothing)
+            plans = [plans[i] for i in self.rng.permutation(len(plans))]
         # battles
         lost_by_backer: dict[str, float] = {}
         for _e, believed, src, dst, fa, fd in plans:
