@@ -18,7 +18,7 @@ import signal
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -230,14 +230,18 @@ class Chunk:
     steps: int | None = None
     #: The model class (a subclass of NegotiationModel, importable by the workers).
     model_cls: type[NegotiationModel] = NegotiationModel
+    #: Where the worker writes the chunk's part files itself (when it shares this machine's
+    #: files); None: it returns the tables.
+    parts_dir: str | None = None
 
     @property
     def name(self) -> str:
         return f"{self.point:05d}-{self.index:05d}"
 
 
-def run_chunk(chunk: Chunk) -> dict[str, pd.DataFrame]:
-    """Run a chunk; a run that raises becomes a row of the failures table."""
+def run_chunk(chunk: Chunk) -> dict[str, pd.DataFrame] | None:
+    """Run a chunk; a run that raises becomes a row of the failures table. Returns the tables,
+    or writes them as part files when the chunk names a `parts_dir` (and returns None)."""
     rows, raw, fails = [], [], []
     gc_on = gc.isenabled()
     for run, seed in zip(chunk.runs, chunk.seeds, strict=True):
@@ -272,7 +276,17 @@ def run_chunk(chunk: Chunk) -> dict[str, pd.DataFrame]:
         "events": events,
         "failures": pd.DataFrame(fails, columns=["point", "run", "seed", "error", "traceback"]),
     }
-    return out
+    if chunk.parts_dir is None:
+        return out
+    write_parts(Path(chunk.parts_dir), chunk.name, _with_point(out, chunk.point))
+    return None
+
+
+def _with_point(tables: dict[str, pd.DataFrame], point: int) -> dict[str, pd.DataFrame]:
+    for t in ("runs", "steps", "events"):
+        if len(tables[t]) and "point" not in tables[t].columns:
+            tables[t].insert(0, "point", point)
+    return tables
 
 
 def atomic_parquet(df: pd.DataFrame, path: Path, compression: str = "snappy") -> None:
@@ -375,6 +389,15 @@ def default_executor(jobs: int) -> Executor | None:
                                initializer=_ignore_sigint)
 
 
+def shares_filesystem(executor: Executor | None) -> bool:
+    """Whether the executor's workers see this machine's files: this process, a local process
+    pool or a Dask LocalCluster (a remote scheduler's workers may not)."""
+    if executor is None or isinstance(executor, ProcessPoolExecutor):
+        return True
+    cluster = getattr(getattr(executor, "_client", None), "cluster", None)
+    return type(cluster).__name__ == "LocalCluster"
+
+
 def executor_width(executor: Executor | None) -> int:
     """How many tasks an executor runs at once (best effort: process pools and Dask clients)."""
     if executor is None:
@@ -436,7 +459,8 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
             ) -> dict[str, pd.DataFrame]:
     """Run chunks (skipping those already on disk).
 
-    With `parts_dir`, each finished chunk is written there and nothing is kept in memory (call
+    With `parts_dir`, each finished chunk is written there (by the worker itself when it shares
+    this machine's files, see :func:`shares_filesystem`) and nothing is kept in memory (call
     :func:`assemble`); without, the tables are returned. At most `max_in_flight` tasks (default
     twice the executor's width, plus two) are submitted at a time, and a finished task's result
     is dropped once written, so memory does not grow with the number of runs.
@@ -449,15 +473,16 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
         if progress:
             progress(sum(len(c.runs) for c in todo if c.name in finished))
         todo = [c for c in todo if c.name not in finished]
+        if shares_filesystem(executor):  # workers write their own parts: less to send back
+            todo = [replace(c, parts_dir=str(parts_dir.resolve())) for c in todo]
 
-    def _store(c: Chunk, tables: dict[str, pd.DataFrame]) -> None:
-        for t in ("runs", "steps", "events"):
-            if len(tables[t]) and "point" not in tables[t].columns:
-                tables[t].insert(0, "point", c.point)
-        if parts_dir is not None:
-            write_parts(parts_dir, c.name, tables)
-        else:
-            kept[c.name] = tables
+    def _store(c: Chunk, tables: dict[str, pd.DataFrame] | None) -> None:
+        if tables is not None:  # else the worker wrote the chunk's parts
+            _with_point(tables, c.point)
+            if parts_dir is not None:
+                write_parts(parts_dir, c.name, tables)
+            else:
+                kept[c.name] = tables
         nonlocal done
         done += 1
         if progress:
