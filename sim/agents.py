@@ -97,8 +97,14 @@ class Faction(mesa.Agent):
     def may_propose(self, share: float) -> bool:
         """A necessary condition of `wants_to_propose`, from its bloc's share alone: it only
         proposes to freeze a line that meets its aims. The model asks this first so as not to
-        build a view for a faction that cannot propose; override both to change the rule."""
+        build a view for a faction that cannot propose. A subclass that overrides
+        `wants_to_propose` and not this gets no such shortcut (see `__init_subclass__`)."""
         return share + 1e-9 >= self.aim
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "wants_to_propose" in cls.__dict__ and "may_propose" not in cls.__dict__:
+            cls.may_propose = _always  # its own rule decides, from a whole view
 
     def wants_to_propose(self, view: FactionView) -> bool:
         """Whether it puts its own terms on the table this week."""
@@ -150,7 +156,9 @@ class Faction(mesa.Agent):
         """Aspiration adaptation: while it loses ground, or holds still with nothing to gain by
         fighting on, its aims drift down toward what it holds. Returns whether they moved.
 
-        `expected_gain` may be a function computing it, called only when it matters."""
+        `expected_gain` is a number, or a function of no arguments that returns it: the model
+        passes a function, called only when the rule needs the gain (a subclass that overrides
+        this method and needs the number calls it if it is callable)."""
         if self.aim > share and (momentum < 0 or (momentum <= 0 and (
                 expected_gain() if callable(expected_gain) else expected_gain) <= 0)):
             self.aim -= self.p.aim_adaptation * (self.aim - share)
@@ -171,6 +179,10 @@ class Faction(mesa.Agent):
         self.log_ratio_sum = memory * self.log_ratio_sum + self.battles * log_ratio
         self.evidence = memory * self.evidence + self.battles
         self.wins = self.battles = 0
+
+
+def _always(self, share: float) -> bool:
+    return True
 
 
 class Backer(mesa.Agent):

@@ -7,13 +7,14 @@ Mesa Scenario), which we leave alone.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import math
+import types
 import weakref
-from dataclasses import replace
 from functools import partial
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 
 import mesa
 import networkx as nx
@@ -99,8 +100,6 @@ class NegotiationModel(mesa.Model):
 
         # ---- run state
         self.status = "war"
-        self._now = 0  # this step's number
-        self._preferences_due: set[str] = set()  # clients whose backers' preferences are stale
         self.deal: Proposal | None = None
         self.deal_start = 0
         self.pending: list[Proposal] = []  # counter-proposals answered next week
@@ -112,13 +111,20 @@ class NegotiationModel(mesa.Model):
         self.counts = dict(truces=0, ceasefires=0, breakdowns=0, proposals=0, incidents=0)
         self.first_ceasefire: int | None = None
         self.ceasefire_by: tuple[str, str] | None = None  # (proposer, kind) of first ceasefire
-        self.events_by_step: dict[int, list] = c.events_by_step
+        self.events_by_step: dict[int, list] = {k: list(v) for k, v in c.events_by_step.items()}
         self.attacked = [-10**9] * len(self.site_keys)  # last step each site was attacked
         self._refresh_shares()
         for b in self.blocs:
             self.share_history[b].append(self._bshare[b])
 
         # ---- data
+        self.datacollector = _Collector(model_reporters=self.model_reporters(),
+                                        tables={"events": EVENT_COLUMNS})
+        self.datacollector.collect(self)
+
+    def model_reporters(self) -> dict:
+        """The columns of the steps table, recorded every week: name -> function of the model
+        (any reporter Mesa's DataCollector accepts). A subclass may add its own."""
         reporters = {"status": lambda m: m.status}
         for k in self.armed:
             reporters[f"control_{k}"] = partial(_control, key=k)
@@ -127,10 +133,7 @@ class NegotiationModel(mesa.Model):
             reporters[f"belief_{k}"] = partial(_belief, key=k)
         for k in self.backers:
             reporters[f"support_{k}"] = partial(_support, key=k)
-        self.datacollector = _Collector(model_reporters=reporters,
-                                        tables={"events": EVENT_COLUMNS})
-        self._event_columns = [self.datacollector.tables["events"][c] for c in EVENT_COLUMNS]
-        self.datacollector.collect(self)
+        return reporters
 
     @functools.cached_property
     def space(self) -> Network:
@@ -138,7 +141,7 @@ class NegotiationModel(mesa.Model):
         when every site has them). Built on first use: the model's own loops read the same
         graph through `edges` and `neigh`."""
         c = self._compiled
-        return Network(c.graph, random=self.random, layout=c.layout)
+        return Network(c.graph.copy(), random=self.random, layout=c.layout)
 
     def params_of(self, spec) -> SimpleNamespace:
         """A mutable copy of a scenario table's parameters, for an agent: dated events change
@@ -262,7 +265,6 @@ class NegotiationModel(mesa.Model):
                                               f.reference_ratio)
         foreign_own, foreign_rival = self._foreign_shares()[bloc]
         clients = (key,) if f.armed else self._bloc_armed[bloc]
-        self._form_preferences(clients)
         pressure = 0.0
         dep = self._dependences()
         for k in clients:
@@ -296,7 +298,9 @@ class NegotiationModel(mesa.Model):
         site, now and with the strength projected half a horizon ahead.
 
         The chance is increasing in the local force ratio, so per site only the attack with
-        the best ratio (now, and projected) matters; `_front_terms` keeps those."""
+        the best ratio (now, and projected) matters; `_front_terms` keeps those. Views and the
+        adaptation of aims both see the fronts through this method: a subclass modelling
+        misperception overrides it."""
         terms = self._front_terms()
         best_t, best_h = terms.best[bloc]
         if not best_t and not best_h:
@@ -358,7 +362,7 @@ class NegotiationModel(mesa.Model):
 
     # ================================================================== step
     def step(self) -> None:
-        step = self._now = self.step_no  # read once: Mesa's time is an observable
+        step = self.step_no
         self._invalidate()
         self._events(step)
         self._support(step)
@@ -489,24 +493,11 @@ class NegotiationModel(mesa.Model):
 
     def _preferences(self) -> None:
         """Backers' ceasefire preferences from their clients' unbiased prospects (the client's
-        belief without its optimism), as they stand before this week's diplomacy.
-
-        A preference is a function of the present state alone, so in a week of war it is
-        formed when first used (a view's pressure, a joint initiative), from the same state:
-        nothing it depends on changes before diplomacy ends. Under a truce or a ceasefire the
-        backers tire before the deal is tested, so preferences are formed now."""
-        self._preferences_due = {k for k, bs in self.backers_of.items() if bs}
-        if self.status != "war":
-            self._form_preferences(self.factions)
-
-    def _form_preferences(self, clients) -> None:
-        """Form the preferences of these clients' backers, if not yet formed this week."""
-        due = self._preferences_due
-        for k in clients:
-            if k in due:
-                due.discard(k)
+        belief without its optimism), before this week's diplomacy."""
+        for k, bs in self.backers_of.items():
+            if bs:
                 gain = self._unbiased_gain(self.factions[k])
-                for b in self.backers_of[k]:
+                for b in bs:
                     b.update_preference(gain)
 
     def _expected_gain(self, f: Faction) -> float:
@@ -538,12 +529,12 @@ class NegotiationModel(mesa.Model):
         if self.status == "ceasefire":
             return
         date = self.date(step)
-        # views are built when a faction first needs one (memoised for the week)
-        view, views = self.view, self._views
-        for k, f in self.factions.items():  # aims adapt to last week's fortunes
-            if f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
-                           lambda f=f: self._expected_gain(f)) and k in views:
-                views[k] = replace(views[k], min_share=f.aim)
+        # aims adapt to last week's fortunes (before any view of this week is built); views
+        # are built when a faction first needs one, and memoised for the week
+        for f in self.factions.values():
+            f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
+                        lambda f=f: self._expected_gain(f))
+        view = self.view
         table: list[Proposal] = []
         # scheduled initiatives
         for e in self.initiatives:
@@ -562,10 +553,8 @@ class NegotiationModel(mesa.Model):
                 continue
             if self.rng.random() >= med.p.activity:
                 continue
-            if med.p.patrons:
-                self._form_preferences([self.backers[b].client for b in med.p.patrons])
-                if not all(self.backers[b].preference > 0 for b in med.p.patrons):
-                    continue
+            if med.p.patrons and not all(self.backers[b].preference > 0 for b in med.p.patrons):
+                continue
             probe = self._mediator_proposal(med, step, None, None, None, None, probe=True)
             surpluses = [self.factions[k].answer(view(k), probe).surplus for k in self.armed]
             ok, est = med.sees_range(surpluses)
@@ -887,10 +876,11 @@ class NegotiationModel(mesa.Model):
             accepted: bool | None = None, value: float | None = None, reason: str = "") -> None:
         """Record an event; `momentum` is the acting faction's territorial momentum."""
         momentum = self.momentum(self.bloc_of[actor]) if actor in self.factions else None
-        row = (self._now, kind, actor, target, proposal_id, accepted,
+        row = (self.step_no, kind, actor, target, proposal_id, accepted,
                None if value is None else float(value), momentum, reason)
-        for col, v in zip(self._event_columns, row, strict=True):  # the "events" table
-            col.append(v)
+        table = self.datacollector.tables["events"]
+        for col, v in zip(EVENT_COLUMNS, row, strict=True):
+            table[col].append(v)
 
     def outcome(self) -> str:
         """The run's outcome class."""
@@ -908,12 +898,12 @@ class NegotiationModel(mesa.Model):
 # ---------------------------------------------------------------------- helpers
 class _Compiled:
     """What every run of one scenario object builds alike, built once: the site graph and
-    index, and the parameter tables as dicts (each run copies them, since events change
-    them)."""
+    index (read-only: tuples and a mapping proxy; `space` copies the graph), the parameter
+    tables as dicts and the events by step (each run copies them)."""
 
     def __init__(self, scenario: Scenario) -> None:
         g = nx.Graph()
-        self.site_keys = list(scenario.sites)
+        self.site_keys = tuple(scenario.sites)
         g.add_nodes_from(self.site_keys)
         for k, s in scenario.sites.items():
             for n in s.neighbours:
@@ -922,10 +912,11 @@ class _Compiled:
         pos = {k: (s.lon, s.lat) for k, s in scenario.sites.items()
                if s.lon is not None and s.lat is not None}
         self.layout = pos if len(pos) == len(g) else None
-        idx = self.site_index = {k: i for i, k in enumerate(self.site_keys)}
-        self.edges = sorted((idx[a], idx[b]) if idx[a] < idx[b] else (idx[b], idx[a])
-                            for a, b in g.edges)
-        self.neigh = [[idx[n] for n in g.neighbors(k)] for k in self.site_keys]
+        idx = {k: i for i, k in enumerate(self.site_keys)}
+        self.site_index = MappingProxyType(idx)  # shared by every run: read-only
+        self.edges = tuple(sorted((idx[a], idx[b]) if idx[a] < idx[b] else (idx[b], idx[a])
+                                  for a, b in g.edges))
+        self.neigh = tuple(tuple(idx[n] for n in g.neighbors(k)) for k in self.site_keys)
         self.model_params = scenario.model.model_dump()
         self.site_params = [s.model_dump() for s in scenario.sites.values()]
         self._dumps: dict[int, tuple[object, dict]] = {}
@@ -956,13 +947,31 @@ def _compiled(scenario: Scenario) -> _Compiled:
 
 
 class _Collector(mesa.DataCollector):
-    """Mesa's DataCollector, collecting without its deep copies: every reporter here returns a
-    number or a string, which cannot change after it is recorded."""
+    """Mesa's DataCollector for model reporters, without a deep copy of values that cannot
+    change after they are recorded (numbers, strings; Mesa copies every value). Reporters are
+    called as Mesa calls them: a function of the model, an attribute name, [function, args] or
+    a method."""
 
     def collect(self, model) -> None:
+        if self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)
+            return
         self._collection_steps.append(model.time)
         for name, reporter in self.model_reporters.items():
-            self.model_vars[name].append(reporter(model))
+            if isinstance(reporter, types.LambdaType | partial):
+                value = reporter(model)
+            elif isinstance(reporter, str):
+                value = getattr(model, reporter, None)
+            elif isinstance(reporter, list):
+                value = reporter[0](*reporter[1])
+            else:
+                value = reporter()
+            if type(value) not in _IMMUTABLE:
+                value = copy.deepcopy(value)
+            self.model_vars[name].append(value)
+
+
+_IMMUTABLE = frozenset({float, int, str, bool, type(None)})
 
 
 class _Mutable:

@@ -181,12 +181,28 @@ def _typed(values: list, dtype: str):
 
 def _arrow_tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
                   ) -> tuple[pa.Table, pa.Table]:
-    """:func:`_tables` as Arrow tables, built from the recorded lists without pandas (about a
-    millisecond a run less), typed like the pandas frames of the first run: the schemas carry
-    pandas' metadata, so readers get the same dtypes back."""
+    """:func:`_tables` as Arrow tables with pandas' metadata (readers get the same dtypes
+    back), for a chunk of runs.
+
+    Built straight from the recorded lists (about a millisecond a run less than pandas), with
+    the types pandas gives the first run's columns, when those types are settled: no column of
+    the first run is all missing, and every later value converts (a model whose reporter
+    changes type, say). Otherwise the chunk goes through pandas, as :func:`_tables` would."""
     if not raw:
         return pa.table({}), pa.table({})
-    st_schema, ev_schema = _schemas(scenario, raw[0])
+    schemas = _schemas(scenario, raw[0])
+    if schemas is not None:
+        try:
+            return _build_arrow(scenario, raw, *schemas)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            pass
+    st, ev = _tables(scenario, raw)
+    return (pa.Table.from_pandas(st, preserve_index=False),
+            pa.Table.from_pandas(ev, preserve_index=False))
+
+
+def _build_arrow(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
+                 st_schema: pa.Schema, ev_schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
     start = np.datetime64(scenario.model.start_date, "D")
     lengths = [len(next(iter(mv.values()))) if mv else 0 for _, mv, _ in raw]
     steps = np.concatenate([np.arange(n, dtype=np.int32) for n in lengths])
@@ -222,18 +238,22 @@ def _dated(start: np.datetime64, step: np.ndarray) -> np.ndarray:
 _SCHEMAS: dict[tuple, tuple[pa.Schema, pa.Schema]] = {}
 
 
-def _schemas(scenario: Scenario, first: tuple[int, dict, dict]) -> tuple[pa.Schema, pa.Schema]:
-    """The Arrow schemas of the steps and events tables, from pandas frames of one run (kept
-    per set of columns when every events column has a declared type)."""
-    key = (tuple(first[1]), tuple(first[2]))
-    fixed = all(k in EVENT_TYPES for k in first[2])
-    got = _SCHEMAS.get(key) if fixed else None
+def _schemas(scenario: Scenario, first: tuple[int, dict, dict],
+             ) -> tuple[pa.Schema, pa.Schema] | None:
+    """The Arrow schemas pandas gives one run's steps and events tables (kept per set of
+    columns and the Python types of their values), or None when a column has no type (all
+    missing)."""
+    key = (scenario.model.start_date,
+           tuple((k, frozenset(map(type, v))) for k, v in first[1].items()),
+           tuple((k, frozenset(map(type, v))) for k, v in first[2].items()))
+    got = _SCHEMAS.get(key)
     if got is None:
         st, ev = _tables(scenario, [first])
         got = (pa.Schema.from_pandas(st, preserve_index=False),
                pa.Schema.from_pandas(ev, preserve_index=False))
-        if fixed:
-            _SCHEMAS[key] = got
+        if any(pa.types.is_null(f.type) for sc in got for f in sc):
+            return None
+        _SCHEMAS[key] = got
     return got
 
 

@@ -30,6 +30,7 @@ from sim.runner import (
     run_one,
     run_replicates,
     run_seeds,
+    shares_filesystem,
 )
 from sim.scenario import load_scenario
 
@@ -41,7 +42,8 @@ TABLES = ("runs", "steps", "events", "failures")
 
 def same(a, b) -> None:
     for t in TABLES:
-        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_dtype=t != "failures")
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_dtype=t != "failures",
+                                      check_exact=True)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +61,19 @@ class Flaky(NegotiationModel):
         if self._seed == self.bad_seed and self.step_no == 3:
             raise RuntimeError("boom at week 3")
         super().step()
+
+
+def _gap(m: NegotiationModel):
+    """A reporter with no value at all in the first replicate, numbers in the others."""
+    return None if m._seed == run_seeds(SEED, RUNS)[0] else float(m.step_no)
+
+
+class Gappy(NegotiationModel):
+    """Records one more column, missing throughout the first replicate: a chunk cannot take its
+    columns' types from its first run."""
+
+    def model_reporters(self) -> dict:
+        return {**super().model_reporters(), "gap": _gap}
 
 
 # ---------------------------------------------------------------------- seeds
@@ -114,6 +129,26 @@ def test_any_executor_works_and_in_flight_tasks_are_bounded(reference):
         tabs = execute(chunks, executor=ex, parts_dir=None, max_in_flight=3)
     assert ex.peak <= 3
     pd.testing.assert_frame_equal(tabs["runs"], reference.runs)
+
+
+def test_a_chunk_is_typed_by_all_its_runs_not_the_first():
+    whole = run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=RUNS, model_cls=Gappy)
+    alone = run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=1, model_cls=Gappy)
+    same(whole, alone)
+    gap = whole.steps.set_index("run")["gap"]
+    assert gap.dtype == "float64"
+    assert gap.loc[0].isna().all() and gap.loc[1:].notna().all()
+    assert (gap.loc[1:] == whole.steps.set_index("run")["step"].loc[1:]).all()
+
+
+def test_workers_that_do_not_share_this_machines_files_send_their_tables_back(reference,
+                                                                              tmp_path):
+    assert shares_filesystem(None)
+    with ThreadPoolExecutor(2) as ex:  # stands for a remote cluster: the parent writes
+        assert not shares_filesystem(ex)
+        res = run_replicates(DUEL, RUNS, SEED, steps=STEPS, executor=ex, chunk_size=2,
+                             parts_dir=tmp_path / "parts")
+    same(reference, res)
 
 
 # ---------------------------------------------------------------------- streaming, resume
