@@ -115,6 +115,12 @@ if __name__ == "__main__":
         list(ex.map(_ready, range({jobs})))
         print(time.perf_counter() - t)
 """
+    return float(_run_script(code))
+
+
+def _run_script(code: str) -> str:
+    """Run `code` as a script file in a fresh interpreter (spawned workers need a real
+    __main__ module); return the last line it printed."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(code)
     try:
@@ -122,7 +128,7 @@ if __name__ == "__main__":
                              check=True, cwd=ROOT)
     finally:
         os.unlink(f.name)
-    return float(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
 
 
 # ---------------------------------------------------------------------- mesa.batch_run
@@ -155,14 +161,7 @@ if __name__ == "__main__":
     print(json.dumps({{"seconds": el, "seconds_with_write": el_w, "rows": len(rows),
         "parent_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(code)
-    try:
-        out = subprocess.run([sys.executable, f.name], capture_output=True, text=True,
-                             check=True, cwd=ROOT)
-    finally:
-        os.unlink(f.name)
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r = json.loads(_run_script(code))
     r.update(processes=processes, rate=runs / r["seconds"])
     return r
 

@@ -128,38 +128,37 @@ def _tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
     if not raw:
         return pd.DataFrame(), pd.DataFrame()
     start = np.datetime64(scenario.model.start_date, "D")
-
-    def dated(step: np.ndarray) -> np.ndarray:
-        return _dated(start, step)
-
-    names = list(raw[0][1])
-    cols: dict[str, list] = {k: [] for k in names}
-    run_ids, steps = [], []
-    for run, mv, _ in raw:
-        n = len(mv[names[0]]) if names else 0
-        run_ids.append(np.full(n, run, dtype=np.int32))
-        steps.append(np.arange(n, dtype=np.int32))
-        for k in names:
-            cols[k].extend(mv[k])
-    step = np.concatenate(steps)
-    st = pd.DataFrame({"run": np.concatenate(run_ids), "step": step, "date": dated(step),
+    (st_run, step, cols), (ev_run, ecols) = _gather(raw)
+    st = pd.DataFrame({"run": st_run, "step": step, "date": _dated(start, step),
                        **{k: _column(v) for k, v in cols.items()}})
     if "status" in st.columns:
         st["status"] = st["status"].astype("str")
+    ev = pd.DataFrame({k: _typed(v, EVENT_TYPES.get(k) or _infer(v)) for k, v in ecols.items()},
+                      columns=list(ecols))
+    ev.insert(0, "run", ev_run)
+    if "step" in ev.columns:
+        ev.insert(2, "date", _dated(start, ev["step"].to_numpy()))
+    return st, ev
 
-    enames = list(raw[0][2])
+
+def _gather(raw: Sequence[tuple[int, dict, dict]]):
+    """The runs' recorded columns, joined: ((run, step, {reporter: values}), (run, {events
+    column: values})), runs and steps as arrays, the rest as lists."""
+    names, enames = list(raw[0][1]), list(raw[0][2])
+    cols: dict[str, list] = {k: [] for k in names}
     ecols: dict[str, list] = {k: [] for k in enames}
-    run_ids = []
-    for run, _, ev in raw:
-        run_ids.append(np.full(len(ev[enames[0]]) if enames else 0, run, dtype=np.int32))
+    st_runs, steps, ev_runs = [], [], []
+    for run, mv, ev in raw:
+        n = len(mv[names[0]]) if names else 0
+        st_runs.append(np.full(n, run, dtype=np.int32))
+        steps.append(np.arange(n, dtype=np.int32))
+        for k in names:
+            cols[k].extend(mv[k])
+        ev_runs.append(np.full(len(ev[enames[0]]) if enames else 0, run, dtype=np.int32))
         for k in enames:
             ecols[k].extend(ev[k])
-    ev = pd.DataFrame({k: _typed(ecols[k], EVENT_TYPES.get(k) or _infer(ecols[k]))
-                       for k in enames}, columns=enames)
-    ev.insert(0, "run", np.concatenate(run_ids))
-    if "step" in ev.columns:
-        ev.insert(2, "date", dated(ev["step"].to_numpy()))
-    return st, ev
+    return ((np.concatenate(st_runs), np.concatenate(steps), cols),
+            (np.concatenate(ev_runs), ecols))
 
 
 def _column(values: list):
@@ -204,26 +203,11 @@ def _arrow_tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
 def _build_arrow(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
                  st_schema: pa.Schema, ev_schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
     start = np.datetime64(scenario.model.start_date, "D")
-    lengths = [len(next(iter(mv.values()))) if mv else 0 for _, mv, _ in raw]
-    steps = np.concatenate([np.arange(n, dtype=np.int32) for n in lengths])
-    arrays = {"run": np.concatenate([np.full(n, run, dtype=np.int32)
-                                     for (run, _, _), n in zip(raw, lengths, strict=True)]),
-              "step": steps, "date": _dated(start, steps)}
-    for name in raw[0][1]:
-        col: list = []
-        for _, mv, _ in raw:
-            col.extend(mv[name])
-        arrays[name] = col
+    (st_run, step, cols), (ev_run, ecols) = _gather(raw)
+    arrays = {"run": st_run, "step": step, "date": _dated(start, step), **cols}
     st = pa.Table.from_arrays([pa.array(arrays[f.name], type=f.type) for f in st_schema],
                               schema=st_schema)
-    enames = list(raw[0][2])
-    ecols: dict[str, list] = {k: [] for k in enames}
-    runs = []
-    for run, _, ev in raw:
-        runs.append(np.full(len(ev[enames[0]]) if enames else 0, run, dtype=np.int32))
-        for k in enames:
-            ecols[k].extend(ev[k])
-    ecols["run"] = np.concatenate(runs)
+    ecols["run"] = ev_run
     if "step" in ecols:
         ecols["date"] = _dated(start, np.asarray(ecols["step"], dtype=np.int32))
     ev = pa.Table.from_arrays([pa.array(ecols[f.name], type=f.type) for f in ev_schema],
