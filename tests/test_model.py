@@ -264,6 +264,39 @@ def test_aims_adapt_only_while_losing_or_stuck():
     assert f.aim == pytest.approx(0.9 - f.p.aim_adaptation * 0.4)
 
 
+def test_aims_adapt_on_a_gain_computed_only_when_the_rule_needs_it():
+    m = NegotiationModel(duel(factions__west__min_share=0.9), rng=0)
+    f = m.factions["west"]
+    asked = []
+
+    def gain() -> float:
+        asked.append(1)
+        return 0.0
+
+    assert not f.adapt_aim(share=0.95, momentum=0.0, expected_gain=gain)  # aims met
+    assert not f.adapt_aim(share=0.5, momentum=0.1, expected_gain=gain)  # advancing
+    assert f.adapt_aim(share=0.5, momentum=-0.1, expected_gain=gain)  # losing ground
+    assert asked == []
+    assert f.adapt_aim(share=0.5, momentum=0.0, expected_gain=gain) and asked == [1]  # stuck
+
+
+class Eager(Faction):
+    """Proposes every week it may, whatever its aims."""
+
+    def wants_to_propose(self, view):
+        return True
+
+
+def test_a_faction_with_its_own_proposal_rule_is_not_held_back_by_its_aims():
+    assert Eager.may_propose is not Faction.may_propose
+    cls = type("EagerModel", (NegotiationModel,), {"faction_class": Eager})
+    m = cls(duel(factions__west__min_share=1.0, factions__east__min_share=1.0), rng=0, steps=6)
+    m.run()
+    ev = m.datacollector.get_table_dataframe("events")
+    own = ev[(ev.kind == "proposal") & ev.actor.isin(["west", "east"])]
+    assert len(own) >= 2  # no line meets aims of 1.0, yet both propose
+
+
 def test_victory_ends_the_run():
     scn = duel(factions__east__strength=5.0, factions__east__base_income=0.0,
                backers__east_patron__capacity=0.0, backers__east_patron__support=0.0)
