@@ -75,13 +75,16 @@ sys.path.insert(0, {str(ROOT)!r})
 from sim.scenario import load_scenario
 from sim.runner import run_replicates
 scn = load_scenario({str(path)!r})
+def cpu():  # this process and its finished workers
+    return sum(x.ru_utime + x.ru_stime for x in (resource.getrusage(resource.RUSAGE_SELF),
+                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
 with tempfile.TemporaryDirectory() as tmp:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu()
     res = run_replicates(scn, {runs}, {seed}, jobs={jobs}, parts_dir=Path(tmp) / "parts")
-    el = time.perf_counter() - t
+    el, cpu_s = time.perf_counter() - t, cpu() - c
     sizes = sum(f.stat().st_size for f in Path(tmp).glob("*.parquet"))
     n = len(res.runs)
-print(json.dumps({{"seconds": el, "runs": n, "bytes": sizes,
+print(json.dumps({{"seconds": el, "cpu_seconds": cpu_s, "runs": n, "bytes": sizes,
     "parent_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "worker_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
 """
@@ -141,14 +144,17 @@ import mesa
 from sim.model import NegotiationModel
 from sim.runner import run_seeds
 from sim.scenario import load_scenario
+def cpu():  # this process and its finished workers
+    return sum(x.ru_utime + x.ru_stime for x in (resource.getrusage(resource.RUSAGE_SELF),
+                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
 if __name__ == "__main__":
     scn = load_scenario({str(path)!r})
     seeds = run_seeds({seed}, {runs})
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu()
     rows = mesa.batch_run(NegotiationModel, {{"scenario": [scn]}}, rng=seeds,
                           number_processes={processes}, data_collection_period=1,
                           max_steps=scn.model.weeks, display_progress=False)
-    el = time.perf_counter() - t
+    el, cpu_s = time.perf_counter() - t, cpu() - c
     # what it takes to have its steps on disk too (the runner also writes runs and events)
     import os, tempfile
     import pandas as pd
@@ -158,7 +164,8 @@ if __name__ == "__main__":
     df.to_parquet(tmp, index=False)
     os.unlink(tmp)
     el_w = time.perf_counter() - t
-    print(json.dumps({{"seconds": el, "seconds_with_write": el_w, "rows": len(rows),
+    print(json.dumps({{"seconds": el, "cpu_seconds": cpu_s, "seconds_with_write": el_w,
+        "rows": len(rows),
         "parent_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
     r = json.loads(_run_script(code))
@@ -303,6 +310,12 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{r['rate'] / b['rate']:.2f}")
             say(f"  batch_run + its steps to Parquet: {b['rate_with_write']:6.1f} runs/s; "
                 f"runner / that = {r['rate'] / b['rate_with_write']:.2f}")
+            # CPU time is steadier than wall time on a shared machine (the medians of each)
+            ours_cpu = sorted(x["cpu_seconds"] for x in ours)[len(ours) // 2] / a.runs * 1e3
+            their_cpu = sorted(x["cpu_seconds"] for x in theirs)[len(theirs) // 2] / a.runs * 1e3
+            r["cpu_ms_per_run"], b["cpu_ms_per_run"] = ours_cpu, their_cpu
+            say(f"  CPU per run, workers included: runner {ours_cpu:.1f} ms, batch_run "
+                f"{their_cpu:.1f} ms; batch_run / runner = {their_cpu / ours_cpu:.2f}")
     r1 = next((r for r in res["runner"] if r["jobs"] == 1), None)
     for r in res["runner"]:
         if r1 and r["jobs"] > 1:
