@@ -33,7 +33,13 @@ from sim.scenario import Scenario
 
 __all__ = ["EVENT_COLUMNS", "NegotiationModel"]
 
-_P_MAX = 1 - 1e-6  # beliefs are kept within [1e-6, 1 - 1e-6] where odds are taken
+_P_MAX = 1 - 1e-6
+
+
+def _clip(belief: float) -> float:
+    """A belief kept within [1e-6, 1 - 1e-6], where odds are taken."""
+    return 1e-6 if belief < 1e-6 else (belief if belief <= _P_MAX else _P_MAX)
+
 
 EVENT_COLUMNS = ["step", "kind", "actor", "target", "proposal_id", "accepted", "value",
                  "momentum", "reason"]
@@ -64,7 +70,7 @@ class NegotiationModel(mesa.Model):
         self._views: dict[str, FactionView] = {}
         mp = scenario.model
         c = self._compiled = _compiled(scenario)
-        self.mp = _Mutable(c.model_params)
+        self.mp = SimpleNamespace(**c.model_params)
         self.weeks = steps if steps is not None else mp.weeks
         self.start_date = mp.start_date
         self._dates = c.dates
@@ -72,7 +78,7 @@ class NegotiationModel(mesa.Model):
         # ---- territory: sites on a graph (a Mesa Network: `space`)
         self.site_keys = c.site_keys
         self.site_index = c.site_index
-        self.site_p = [_Mutable(d) for d in c.site_params]
+        self.site_p = [SimpleNamespace(**d) for d in c.site_params]
         self.edges = c.edges
         self.neigh = c.neigh
 
@@ -290,7 +296,7 @@ class NegotiationModel(mesa.Model):
         factor times the contest success function's local ratio (fa / (b fd))^m (see
         `_front_terms`): odds(belief) x (fa / (b fd) / ref)^m.
         """
-        p = 1e-6 if belief < 1e-6 else (belief if belief <= _P_MAX else _P_MAX)
+        p = _clip(belief)
         return p / (1 - p) * (ref if ref >= 1e-9 else 1e-9) ** -m
 
     def assess_fronts(self, bloc: str, belief: float, threshold: float, ref: float):
@@ -306,7 +312,7 @@ class NegotiationModel(mesa.Model):
         if not best_t and not best_h:
             return (), ()
         m = self.mp.decisiveness
-        p = 1e-6 if belief < 1e-6 else (belief if belief <= _P_MAX else _P_MAX)
+        p = _clip(belief)
         return (_chances(best_t, self._odds(p, ref, m), threshold),
                 _chances(best_h, self._odds(1 - p, 1 / ref, m), threshold))
 
@@ -500,28 +506,19 @@ class NegotiationModel(mesa.Model):
                 for b in bs:
                     b.update_preference(gain)
 
-    def _expected_gain(self, f: Faction) -> float:
-        """`expected_gain` of the faction's view, from the parts of the view it depends on
-        (its fronts as it believes them), without building the rest of the view."""
-        targets, threats = self.assess_fronts(f.bloc, f.belief, f.p.attack_threshold,
-                                              f.reference_ratio)
+    def _expected_gain(self, f: Faction, belief: float | None = None) -> float:
+        """`expected_gain` of the faction's view (at another belief, if given), from the parts
+        of the view it depends on (its fronts as it believes them), without building the rest
+        of the view."""
+        targets, threats = self.assess_fronts(f.bloc, f.belief if belief is None else belief,
+                                              f.p.attack_threshold, f.reference_ratio)
         return front_gain(targets, threats, self._bshare[f.bloc], f.p.discount, self.mp.horizon)
 
     def _unbiased_gain(self, client: Faction) -> float:
         """The client's expected weekly gain from fighting on, without its optimism."""
-        got = self._cache.get(("unbiased", client.key))
-        if got is None:
-            got = self._cache[("unbiased", client.key)] = self._unbiased_gain_now(client)
-        return got
-
-    def _unbiased_gain_now(self, client: Faction) -> float:
         n0 = client.p.belief_alpha + client.p.belief_beta
         unbiased = client.belief - client.p.optimism * n0 / (client.alpha + client.beta)
-        targets, threats = self.assess_fronts(client.bloc, min(max(unbiased, 0.0), 1.0),
-                                              client.p.attack_threshold,
-                                              client.reference_ratio)
-        gain = front_gain(targets, threats, self._bshare[client.bloc], client.p.discount,
-                          self.mp.horizon)
+        gain = self._expected_gain(client, min(max(unbiased, 0.0), 1.0))
         return gain / max(self.mp.horizon / 2, 1.0)
 
     # ------------------------------------------------------------------ 3. diplomacy
@@ -841,14 +838,15 @@ class NegotiationModel(mesa.Model):
                 same = [self.factions[a] for a in self.armed if self.bloc_of[a] == f.bloc]
                 f.battles = sum(a.battles for a in same)
                 f.wins = sum(a.wins for a in same)
-        log_ratio = {b: self._log_ratio(b) for b in self.blocs}
+        log_ratio = {b: math.log(self.force_ratio(b)) for b in self.blocs}
         for f in self.factions.values():
             f.learn(mem, log_ratio[f.bloc])
 
-    def _log_ratio(self, bloc: str) -> float:
-        own = self.bloc_effective(bloc)
-        rival = sum(self.bloc_effective(b) for b in self.blocs if b != bloc)
-        return math.log(max(own, 1e-9) / max(rival, 1e-9))
+    def force_ratio(self, bloc: str) -> float:
+        """The bloc's effective strength over its rivals'."""
+        beff = self._bloc_eff()
+        rival = sum(beff[b] for b in self.blocs if b != bloc)
+        return max(beff[bloc], 1e-9) / max(rival, 1e-9)
 
     # ------------------------------------------------------------------ 6. end
     def _check_end(self, step: int) -> None:
@@ -974,13 +972,6 @@ class _Collector(mesa.DataCollector):
 _IMMUTABLE = frozenset({float, int, str, bool, type(None)})
 
 
-class _Mutable:
-    """A plain attribute bag of parameters that events may change."""
-
-    def __init__(self, d: dict) -> None:
-        self.__dict__.update(d)
-
-
 def _control(m: NegotiationModel, key: str) -> float:
     return m.control_share(key)
 
@@ -1074,10 +1065,8 @@ class _FrontTerms:
         inflow = {b: model.expected_inflow(b, h) for b in blocs}
         vs = topo.value_share
         for bloc in blocs:
-            own = beff[bloc]
-            rival = sum(beff[b] for b in blocs if b != bloc)
-            ratio = max(own, 1e-9) / max(rival, 1e-9)
-            own_p = max(own + inflow[bloc], 1e-9)
+            ratio = model.force_ratio(bloc)
+            own_p = max(beff[bloc] + inflow[bloc], 1e-9)
             rival_p = max(sum(beff[b] + inflow[b] for b in blocs if b != bloc), 1e-9)
             shift = ((own_p / rival_p) / ratio) ** m
             threat: dict[int, float] = {}
