@@ -227,8 +227,7 @@ def _schemas(scenario: Scenario, first: tuple[int, dict, dict],
     """The Arrow schemas pandas gives one run's steps and events tables (kept per set of
     columns and the Python types of their values), or None when a column has no type (all
     missing)."""
-    key = (scenario.model.start_date,
-           tuple((k, frozenset(map(type, v))) for k, v in first[1].items()),
+    key = (tuple((k, frozenset(map(type, v))) for k, v in first[1].items()),
            tuple((k, frozenset(map(type, v))) for k, v in first[2].items()))
     got = _SCHEMAS.get(key)
     if got is None:
@@ -369,8 +368,6 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema
             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
-
-_atomic_parquet = atomic_parquet
 
 
 def atomic_json(obj, path: Path) -> None:
