@@ -218,7 +218,9 @@ class Backer(mesa.Agent):
             push += p.distress_response * p.stake * cap
         s = self.support
         s = s + p.response * opposing - p.restraint * s + p.restraint * p.baseline + push
-        return min(max(s, 0.0), cap)
+        # min(max(s, 0), cap), written out: this runs for every backer every week
+        s = 0.0 if s < 0.0 else s
+        return cap if cap < s else s
 
     def update_preference(self, client_gain: float) -> float:
         """Wants a ceasefire when the war costs it more than it expects to gain; the losses of
@@ -228,13 +230,19 @@ class Backer(mesa.Agent):
         cost += self.fatigue * p.cost_per_unit * p.capacity
         gain = p.stake * client_gain
         denom = cost + abs(gain)
-        self.preference = 0.0 if denom <= 0 else max(-1.0, min(1.0, (cost - gain) / denom))
+        if denom <= 0:
+            self.preference = 0.0
+        else:  # clipped to [-1, 1]
+            x = (cost - gain) / denom
+            x = 1.0 if x > 1.0 else x
+            self.preference = -1.0 if x < -1.0 else x
         return self.preference
 
     def tire(self, lost_fighters: float) -> None:
         p = self.p
-        self.fatigue += p.fatigue_rate * self.support - p.fatigue_recovery * self.fatigue
-        self.fatigue = min(max(self.fatigue, 0.0), 0.95)
+        x = self.fatigue + (p.fatigue_rate * self.support - p.fatigue_recovery * self.fatigue)
+        x = 0.0 if x < 0.0 else x
+        self.fatigue = 0.95 if x > 0.95 else x  # within [0, 0.95]
         self.troops_lost += lost_fighters
         self.troop_loss_rate = 0.7 * self.troop_loss_rate + 0.3 * lost_fighters
 

@@ -131,14 +131,15 @@ class NegotiationModel(mesa.Model):
     def model_reporters(self) -> dict:
         """The columns of the steps table, recorded every week: name -> function of the model
         (any reporter Mesa's DataCollector accepts). A subclass may add its own."""
+        # plain functions with the key bound as a default: a call costs half a keyword partial's
         reporters = {"status": lambda m: m.status}
         for k in self.armed:
-            reporters[f"control_{k}"] = partial(_control, key=k)
-            reporters[f"strength_{k}"] = partial(_strength, key=k)
+            reporters[f"control_{k}"] = lambda m, k=k: m.control_share(k)
+            reporters[f"strength_{k}"] = lambda m, k=k: m.factions[k].effective
         for k in self.factions:
-            reporters[f"belief_{k}"] = partial(_belief, key=k)
+            reporters[f"belief_{k}"] = lambda m, k=k: m.factions[k].belief
         for k in self.backers:
-            reporters[f"support_{k}"] = partial(_support, key=k)
+            reporters[f"support_{k}"] = lambda m, k=k: m.backers[k].support
         return reporters
 
     @functools.cached_property
@@ -199,7 +200,8 @@ class NegotiationModel(mesa.Model):
 
     def momentum(self, bloc: str) -> float:
         h = self.share_history[bloc]
-        return h[-1] - h[max(len(h) - 1 - self.mp.momentum_weeks, 0)]
+        i = len(h) - 1 - self.mp.momentum_weeks
+        return h[-1] - h[i if i > 0 else 0]
 
     def _refresh_shares(self) -> None:
         vals = [p.value for p in self.site_p]
@@ -246,7 +248,7 @@ class NegotiationModel(mesa.Model):
             for b in self.backers_of[k]:
                 p, h = b.p, b.history
                 trend = (h[-1] - h[-5 if len(h) >= 5 else 0]) / 4.0
-                level = b.support + max(trend, 0.0) * weeks / 2
+                level = b.support + (0.0 if trend < 0.0 else trend) * weeks / 2
                 cap = b.capacity()
                 if cap <= level:
                     level = cap
@@ -846,7 +848,8 @@ class NegotiationModel(mesa.Model):
         """The bloc's effective strength over its rivals'."""
         beff = self._bloc_eff()
         rival = sum(beff[b] for b in self.blocs if b != bloc)
-        return max(beff[bloc], 1e-9) / max(rival, 1e-9)
+        own = beff[bloc]
+        return (1e-9 if own < 1e-9 else own) / (1e-9 if rival < 1e-9 else rival)
 
     # ------------------------------------------------------------------ 6. end
     def _check_end(self, step: int) -> None:
@@ -946,46 +949,44 @@ def _compiled(scenario: Scenario) -> _Compiled:
 
 class _Collector(mesa.DataCollector):
     """Mesa's DataCollector for model reporters, without a deep copy of values that cannot
-    change after they are recorded (numbers, strings; Mesa copies every value). Reporters are
-    called as Mesa calls them: a function of the model, an attribute name, [function, args] or
-    a method."""
+    change after they are recorded (numbers, strings; Mesa copies every value), and without
+    sorting out each reporter's kind at every step. Reporters are called as Mesa calls them: a
+    function of the model, an attribute name, [function, args] or a method."""
+
+    _calls: list | None = None
+
+    def _new_model_reporter(self, name, reporter) -> None:
+        super()._new_model_reporter(name, reporter)
+        self._calls = None  # sorted out again at the next collect
 
     def collect(self, model) -> None:
         if self.agent_reporters or self.agenttype_reporters:
             super().collect(model)
             return
+        calls = self._calls
+        if calls is None:
+            calls = self._calls = [(self.model_vars[name].append, _as_getter(reporter))
+                                   for name, reporter in self.model_reporters.items()]
         self._collection_steps.append(model.time)
-        for name, reporter in self.model_reporters.items():
-            if isinstance(reporter, types.LambdaType | partial):
-                value = reporter(model)
-            elif isinstance(reporter, str):
-                value = getattr(model, reporter, None)
-            elif isinstance(reporter, list):
-                value = reporter[0](*reporter[1])
-            else:
-                value = reporter()
+        for append, get in calls:
+            value = get(model)
             if type(value) not in _IMMUTABLE:
                 value = copy.deepcopy(value)
-            self.model_vars[name].append(value)
+            append(value)
+
+
+def _as_getter(reporter):
+    """A model reporter of any kind Mesa accepts, as a function of the model."""
+    if isinstance(reporter, types.LambdaType | partial):
+        return reporter
+    if isinstance(reporter, str):
+        return lambda model: getattr(model, reporter, None)
+    if isinstance(reporter, list):
+        return lambda model: reporter[0](*reporter[1])
+    return lambda model: reporter()
 
 
 _IMMUTABLE = frozenset({float, int, str, bool, type(None)})
-
-
-def _control(m: NegotiationModel, key: str) -> float:
-    return m.control_share(key)
-
-
-def _strength(m: NegotiationModel, key: str) -> float:
-    return m.factions[key].effective
-
-
-def _belief(m: NegotiationModel, key: str) -> float:
-    return m.factions[key].belief
-
-
-def _support(m: NegotiationModel, key: str) -> float:
-    return m.backers[key].support
 
 
 class _Topology:
@@ -1064,20 +1065,26 @@ class _FrontTerms:
         beff = model._bloc_eff()
         inflow = {b: model.expected_inflow(b, h) for b in blocs}
         vs = topo.value_share
+        ranked = {b: sorted(best[b].items()) for b in blocs}
         for bloc in blocs:
             ratio = model.force_ratio(bloc)
-            own_p = max(beff[bloc] + inflow[bloc], 1e-9)
-            rival_p = max(sum(beff[b] + inflow[b] for b in blocs if b != bloc), 1e-9)
+            own_p = beff[bloc] + inflow[bloc]
+            own_p = 1e-9 if own_p < 1e-9 else own_p
+            rival_p = sum(beff[b] + inflow[b] for b in blocs if b != bloc)
+            rival_p = 1e-9 if rival_p < 1e-9 else rival_p
             shift = ((own_p / rival_p) / ratio) ** m
-            threat: dict[int, float] = {}
-            for b in blocs:
-                if b != bloc:
+            others = [b for b in blocs if b != bloc]
+            if len(others) == 1:  # the one rival's best ratios (all >= 0)
+                threat = ranked[others[0]]
+            else:
+                merged: dict[int, float] = {}
+                for b in others:
                     for d, x in best[b].items():
-                        if x > threat.get(d, -1.0):
-                            threat[d] = x
-            self.best[bloc] = (
-                tuple((vs[d], x, x * shift) for d, x in sorted(best[bloc].items())),
-                tuple((vs[d], x, x / shift) for d, x in sorted(threat.items())))
+                        if x > merged.get(d, -1.0):
+                            merged[d] = x
+                threat = sorted(merged.items())
+            self.best[bloc] = (tuple([(vs[d], x, x * shift) for d, x in ranked[bloc]]),
+                               tuple([(vs[d], x, x / shift) for d, x in threat]))
 
 
 def _chances(best, odds: float, threshold: float) -> tuple[tuple[float, float, float], ...]:
