@@ -425,46 +425,55 @@ class NegotiationModel(mesa.Model):
     def _support(self, step: int) -> None:
         if not self.backers:
             return
+        bloc_of, backers = self.bloc_of, self.backers.values()
         # per bloc: the rival backers' support, and distress (losing ground, outgunned)
         given = {x: 0.0 for x in self.blocs}
-        for o in self.backers.values():
-            given[self.bloc_of[o.client]] += o.support
+        for o in backers:
+            given[bloc_of[o.client]] += o.support
         total_given = sum(given.values())
-        eff = {x: self.bloc_effective(x) for x in self.blocs}
+        eff = self._bloc_eff()
         total_eff = sum(eff.values())
-        distress_of = {x: max(-self.momentum(x), 0.0)
-                       + max((total_eff - eff[x]) / max(total_eff, 1e-9) - 0.5, 0.0)
-                       for x in self.blocs}
+        scale = 1e-9 if total_eff < 1e-9 else total_eff
+        distress_of = {}
+        for x in self.blocs:
+            losing = -self.momentum(x)
+            outgunned = (total_eff - eff[x]) / scale - 0.5
+            distress_of[x] = ((0.0 if losing < 0.0 else losing)
+                              + (0.0 if outgunned < 0.0 else outgunned))
         date = self.date(step)
         recent = step - self.mp.red_line_memory
+        ctrl, site_index, attacked = self.ctrl, self.site_index, self.attacked
         # decide simultaneously from last week's levels, then transfer
-        levels = {}
-        for b in self.backers.values():
-            bloc = self.bloc_of[b.client]
-            opposing = total_given - given[bloc]
-            distress = distress_of[bloc]
-            if b.declared is None and b.p.red_line_capacity > 0 and (
-                    b.p.red_line_from is None or date >= b.p.red_line_from):
+        levels = []
+        for b in backers:
+            p = b.p
+            bloc = bloc_of[b.client]
+            if b.declared is None and p.red_line_capacity > 0 and (
+                    p.red_line_from is None or date >= p.red_line_from):
                 b.declared = step  # a red line deters (and binds) from when it is declared
                 self._retopo()
             threatened = False
             if b.declared is not None:
                 # threatened: a red-line site the enemy holds, or attacked since the line was
                 # declared (and in the last red_line_memory weeks)
-                for s in b.p.red_lines:
-                    i = self.site_index[s]
-                    if self.bloc_of[self.ctrl[i]] != bloc or (
-                            self.attacked[i] >= recent and self.attacked[i] >= b.declared):
+                for s in p.red_lines:
+                    i = site_index[s]
+                    if bloc_of[ctrl[i]] != bloc or (
+                            attacked[i] >= recent and attacked[i] >= b.declared):
                         threatened = True
                         break
             was = b.red_line_active
-            levels[b.key] = b.decide_support(distress, opposing, threatened)
+            level = b.decide_support(distress_of[bloc], total_given - given[bloc], threatened)
+            levels.append(level)
             if b.red_line_active and not was:
-                self.log("escalation", b.key, ",".join(b.p.red_lines),
-                         value=levels[b.key], reason=f"red line threatened; capacity now "
-                                                     f"{b.capacity():.1f}/week")
-        for b in self.backers.values():
-            new = levels[b.key]
+                self.log("escalation", b.key, ",".join(p.red_lines),
+                         value=level, reason=f"red line threatened; capacity now "
+                                             f"{b.capacity():.1f}/week")
+        # no new foreign fighters under a withdrawal clause, and those there leave over months
+        withdrawal = self.deal is not None and self.deal.withdrawal
+        factions = self.factions
+        for b, new in zip(backers, levels, strict=True):
+            p = b.p
             old = b.support
             b.support = new
             b.history.append(new)
@@ -472,31 +481,31 @@ class NegotiationModel(mesa.Model):
             if new > old * 1.25 + 0.5 and not b.red_line_active:
                 self.log("escalation", b.key, b.client, value=new,
                          reason=f"support {old:.1f} -> {new:.1f}/week")
-            client = self.factions[b.client]
-            arms = new * b.p.arms * b.p.efficiency
-            fighters = new * b.p.fighters * b.p.efficiency
-            if self.deal is not None and self.deal.withdrawal:
-                arms += fighters  # no new foreign fighters under a withdrawal clause
+            client = factions[b.client]
+            arms = new * p.arms * p.efficiency
+            fighters = new * p.fighters * p.efficiency
+            if withdrawal:
+                arms += fighters
                 fighters = 0.0
             if arms > 0:
-                due = step + b.p.arms_lag
+                due = step + p.arms_lag
                 client.pipeline[due] = client.pipeline.get(due, 0.0) + arms
             if fighters > 0:
                 client.foreign[b.key] = client.foreign.get(b.key, 0.0) + fighters
-            client.money += new * b.p.money
+            client.money += new * p.money
         mp = self.mp
-        for f in self.factions.values():
+        keep = 1.0 - mp.demobilisation
+        keep_foreign = keep * 0.85 if withdrawal else keep
+        for f in factions.values():
             if not f.armed:
                 f.money = 0.0
                 continue
             f.strength += f.pipeline.pop(step, 0.0)
             f.strength += mp.recruitment * f.income()
-            f.strength *= 1.0 - mp.demobilisation
-            for b in f.foreign:
-                keep = 1.0 - mp.demobilisation
-                if self.deal is not None and self.deal.withdrawal:
-                    keep *= 0.85  # foreign forces leave over a few months
-                f.foreign[b] *= keep
+            f.strength *= keep
+            foreign = f.foreign
+            for b in foreign:
+                foreign[b] *= keep_foreign
             f.money = 0.0
 
     def _preferences(self) -> None:
@@ -545,10 +554,11 @@ class NegotiationModel(mesa.Model):
         # counter-proposals from last week
         table.extend(self.pending)
         self.pending = []
+        proposers = {p.proposer for p in table}  # one proposal each a week
         # endogenous mediator initiatives
         for med in self.mediators.values():
             if (step - med.last_proposal < med.p.proposal_interval or not med.active(date)
-                    or any(p.proposer == med.key for p in table)):
+                    or med.key in proposers):
                 continue
             if self.rng.random() >= med.p.activity:
                 continue
@@ -558,6 +568,7 @@ class NegotiationModel(mesa.Model):
             surpluses = [self.factions[k].answer(view(k), probe).surplus for k in self.armed]
             ok, est = med.sees_range(surpluses)
             if ok:
+                proposers.add(med.key)
                 table.append(self._mediator_proposal(
                     med, step, None, None, None, None,
                     note="sees a bargaining range: est. surplus "
@@ -565,12 +576,12 @@ class NegotiationModel(mesa.Model):
                                                                       strict=True))))
         # factions that would rather freeze the line than fight on
         if self.status == "war":
-            keys = list(self.factions)
-            for i in self.rng.permutation(len(keys)):  # random activation order, no first mover
-                k, f = keys[i], self.factions[keys[i]]
-                if step - f.last_proposal < f.p.proposal_interval:
-                    continue
-                if any(p.proposer == k for p in table):
+            # random activation order, no first mover (shuffling a list draws what
+            # permutation(n) draws, and orders the list as that permutation would)
+            order = list(self.factions.items())
+            self.rng.shuffle(order)
+            for k, f in order:
+                if step - f.last_proposal < f.p.proposal_interval or k in proposers:
                     continue
                 if f.may_propose(self._bshare[f.bloc]) and f.wants_to_propose(view(k)):
                     prop = f.own_terms(view(k), step, self._pid(), self._addressees(k))
@@ -721,7 +732,7 @@ class NegotiationModel(mesa.Model):
                 best_by_edge[e] = (believed, src, dst, fa, fd)
         plans = [(e, *best_by_edge[e]) for e in sorted(best_by_edge)]
         if len(plans) > 1:  # battles in random order (a shuffle of one draws nothing)
-            plans = [plans[i] for i in self.rng.permutation(len(plans))]
+            self.rng.shuffle(plans)  # draws and orders as permutation(len(plans)) would
         # battles
         lost_by_backer: dict[str, float] = {}
         for _e, believed, src, dst, fa, fd in plans:
