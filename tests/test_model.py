@@ -81,6 +81,36 @@ def test_model_uses_mesa_structures():
     assert list(m.datacollector.model_vars["status"]) == ["war", m.status]
 
 
+def test_collector_takes_every_reporter_kind_mesa_takes_even_one_added_later():
+    m = NegotiationModel(sim.load_scenario(DUEL), rng=3)
+    dc = m.datacollector
+    dc._new_model_reporter("weeks_attr", "weeks")  # an attribute name
+    dc._new_model_reporter("doubled", [lambda x: 2 * x, [21]])  # [function, args]
+    dc._new_model_reporter("outcome", m.outcome)  # a bound method
+    dc._new_model_reporter("shares", lambda mm: dict(mm._bshare))  # a mutable value
+    m.step()
+    m.step()
+    mv = dc.model_vars
+    assert mv["weeks_attr"] == [m.weeks, m.weeks]
+    assert mv["doubled"] == [42, 42]
+    assert mv["outcome"] == ["ongoing", m.outcome()]
+    assert mv["shares"][-1] == m._bshare and mv["shares"][-1] is not m._bshare  # copied
+    assert len(mv["status"]) == 3  # built-in columns: construction and two steps
+
+
+def test_shuffling_a_list_orders_it_as_permutation_would():
+    """The model shuffles lists (activation and battle orders) where it once indexed them by
+    rng.permutation(n): the same draws and the same order, so the same runs."""
+    for seed in range(200):
+        for n in range(1, 7):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            items = [f"x{i}" for i in range(n)]
+            shuffled = list(items)
+            b.shuffle(shuffled)
+            assert [items[i] for i in a.permutation(n)] == shuffled
+            assert a.random() == b.random()
+
+
 def test_batch_run_drives_the_model():
     scn = sim.load_scenario(DUEL)
     out = mesa.batch_run(NegotiationModel, {"scenario": [scn]}, rng=[1, 2], max_steps=6,
