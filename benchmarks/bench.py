@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py             # throughput at 1 and 2 workers, batch_run, phases
     python benchmarks/bench.py --runs 400 --memory 1000,10000 --json bench.json
+    python benchmarks/bench.py --runs 600 --repeat 3 --scale-runs 3000   # as in RESULTS.md
     python benchmarks/bench.py --profile   # where a model step spends its time
 
 Measures, on the Libya scenario (the symmetric duel if it is absent, and says so):
@@ -266,6 +267,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--memory", default="",
                     help="run counts for peak-memory measurements, e.g. 1000,10000 (at the "
                          "largest --jobs)")
+    ap.add_argument("--scale-runs", type=int, default=0, metavar="N",
+                    help="also measure 1 and the most workers once at N runs (e.g. 3000), "
+                         "where the workers' start-up weighs less")
     ap.add_argument("--phase-runs", type=int, default=30, help="runs timed phase by phase")
     ap.add_argument("--no-batch-run", action="store_true", help="skip mesa.batch_run")
     ap.add_argument("--repeat", type=int, default=1,
@@ -284,15 +288,18 @@ def main(argv: list[str] | None = None) -> dict:
     say(f"scenario {res['scenario']}; {res['cores']} cores; load average "
         f"{res['load_before'][0]:.2f} (other work on the machine skews every number)")
 
-    # runner and batch_run alternate, `--repeat` times, and the median rate is kept: other work
-    # on the machine then weighs on both alike
+    # every repetition measures each worker count with the runner, then with batch_run, and
+    # the median rate is kept: other work on the machine then weighs on all of them alike, and
+    # the parallel efficiency is taken within each repetition (see below)
     res["runner"], res["batch_run"] = [], []
-    for j in jobs:
-        ours, theirs = [], []
-        for _ in range(a.repeat):
-            ours.append(bench_runner(path, a.runs, j))
+    ours_by, theirs_by = {j: [] for j in jobs}, {j: [] for j in jobs}
+    for _ in range(a.repeat):
+        for j in jobs:
+            ours_by[j].append(bench_runner(path, a.runs, j))
             if not a.no_batch_run:
-                theirs.append(bench_batch_run(path, a.runs, j))
+                theirs_by[j].append(bench_batch_run(path, a.runs, j))
+    for j in jobs:
+        ours, theirs = ours_by[j], theirs_by[j]
         r = _median(ours)
         r["rates"] = [x["rate"] for x in ours]
         res["runner"].append(r)
@@ -319,7 +326,12 @@ def main(argv: list[str] | None = None) -> dict:
     r1 = next((r for r in res["runner"] if r["jobs"] == 1), None)
     for r in res["runner"]:
         if r1 and r["jobs"] > 1:
-            r["efficiency"] = r["rate"] / (r["jobs"] * r1["rate"])
+            # within each repetition (measured minutes apart, not tens of minutes), then the
+            # median: the machine's drift between repetitions cancels
+            paired = sorted(x["rate"] / (r["jobs"] * one["rate"])
+                            for x, one in zip(ours_by[r["jobs"]], ours_by[1], strict=True))
+            r["efficiencies"] = paired
+            r["efficiency"] = paired[len(paired) // 2]
             # one job runs in the process that already imported everything; J jobs first
             # spawn J workers that import the runner (the same for any number of runs)
             r["startup_seconds"] = bench_startup(r["jobs"])
@@ -328,6 +340,15 @@ def main(argv: list[str] | None = None) -> dict:
             say(f"parallel efficiency at {r['jobs']} workers: {r['efficiency']:.0%} "
                 f"(target >= 85%); the workers' start-up takes {r['startup_seconds']:.1f} s, "
                 f"after it {r['efficiency_after_startup']:.0%}")
+    if a.scale_runs and r1 and len(jobs) > 1:
+        # the same at a larger number of runs, where the start-up weighs less
+        j = max(jobs)
+        one, many = bench_runner(path, a.scale_runs, 1), bench_runner(path, a.scale_runs, j)
+        eff = many["rate"] / (j * one["rate"])
+        res["scale"] = {"runs": a.scale_runs, "jobs": j, "rate_1": one["rate"],
+                        "rate_j": many["rate"], "efficiency": eff}
+        say(f"at {a.scale_runs} runs: {one['rate']:.1f} runs/s with 1 worker, "
+            f"{many['rate']:.1f} with {j}: parallel efficiency {eff:.0%}")
     best = max(res["runner"], key=lambda r: r["rate"])
     res["seconds_for_10000"] = 10_000 / best["rate"]
     say(f"10,000 runs at {best['rate']:.1f} runs/s: {res['seconds_for_10000']:.0f} s "
