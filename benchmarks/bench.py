@@ -28,6 +28,7 @@ efficiency >= 85% at 2 workers; 10,000 Libya runs within 60 s on 2 cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -177,8 +178,10 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------- phases
 def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
     """Mean time per step of each phase, over `runs` runs, plus construction and tables."""
+    from dataclasses import replace
+
     from sim.model import NegotiationModel
-    from sim.runner import make_chunks, run_chunk, run_seeds
+    from sim.runner import _run_row, assemble, make_chunks, run_chunk, run_seeds
 
     scn = _load(path)
     phases = phases_of(NegotiationModel)
@@ -195,7 +198,8 @@ def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
                 totals[name] += time.perf_counter() - t
         return wrapper
 
-    for s in run_seeds(seed, runs):
+    done = {}
+    for run, s in enumerate(run_seeds(seed, runs)):
         t0 = time.perf_counter()
         m = NegotiationModel(scn, rng=s)
         t1 = time.perf_counter()
@@ -207,18 +211,40 @@ def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
         init += t1 - t0
         run_t += t2 - t1
         steps += m.step_no
-    # the same runs as the runner does them: one chunk, tables built once for the chunk
+        done[run, s] = (_run_row(m, run, s), m.datacollector.model_vars,
+                        m.datacollector.tables["events"])
+    # what the runner adds to these runs: a chunk's tables built and written as part files,
+    # then assembled into the final tables (the simulations replayed from the runs above)
     chunk = make_chunks(scn, run_seeds(seed, runs), 0, runs)[0]
-    t = time.perf_counter()
-    run_chunk(chunk)
-    whole = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp, _replayed(done):
+        parts = Path(tmp) / "parts"
+        parts.mkdir()
+        t = time.perf_counter()
+        run_chunk(replace(chunk, parts_dir=str(parts)))
+        t_parts = time.perf_counter()
+        assemble(parts, [chunk.name], Path(tmp))
+        t_final = time.perf_counter()
     per_step = {p: totals[p] / steps * 1e3 for p in totals}
     other = run_t / steps * 1e3 - sum(per_step.values())
     return {"runs": runs, "steps_per_run": steps / runs, "ms_per_step": run_t / steps * 1e3,
             "phases_ms": {**per_step, "other (step loop)": other},
             "init_ms_per_run": init / runs * 1e3,
-            "tables_ms_per_run": (whole - init - run_t) / runs * 1e3,
-            "run_chunk_ms_per_run": whole / runs * 1e3}
+            "tables_ms_per_run": (t_parts - t) / runs * 1e3,
+            "assemble_ms_per_run": (t_final - t_parts) / runs * 1e3,
+            "model_ms_per_run": (init + run_t) / runs * 1e3}
+
+
+@contextlib.contextmanager
+def _replayed(done: dict):
+    """`sim.runner.simulate` returning the outputs of runs already made."""
+    import sim.runner as runner
+
+    real = runner.simulate
+    runner.simulate = lambda scenario, run, seed, *a, **k: done[run, seed]
+    try:
+        yield
+    finally:
+        runner.simulate = real
 
 
 # ---------------------------------------------------------------------- profile
@@ -367,9 +393,10 @@ def main(argv: list[str] | None = None) -> dict:
     ph = bench_phases(path, a.phase_runs)
     res["phases"] = ph
     say(f"\none step: {ph['ms_per_step']:.2f} ms ({ph['steps_per_run']:.0f} steps per run); "
-        f"per run: construction {ph['init_ms_per_run']:.1f} ms, runner's tables and row "
-        f"{ph['tables_ms_per_run']:.1f} ms (noisy: a difference of two timings), whole run "
-        f"in a chunk {ph['run_chunk_ms_per_run']:.0f} ms")
+        f"per run: the model {ph['model_ms_per_run']:.1f} ms (construction "
+        f"{ph['init_ms_per_run']:.1f} ms); the runner's tables and part files "
+        f"{ph['tables_ms_per_run']:.2f} ms, the final tables from the parts "
+        f"{ph['assemble_ms_per_run']:.2f} ms")
     say(f"{'phase':<28}{'ms/step':>9}{'share':>8}")
     for k, v in sorted(ph["phases_ms"].items(), key=lambda kv: -kv[1]):
         say(f"{k:<28}{v:>9.3f}{v / ph['ms_per_step']:>8.0%}")

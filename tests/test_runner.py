@@ -141,6 +141,21 @@ def test_a_chunk_is_typed_by_all_its_runs_not_the_first():
     assert (gap.loc[1:] == whole.steps.set_index("run")["step"].loc[1:]).all()
 
 
+def test_the_runs_table_built_from_a_known_schema_equals_the_one_pandas_builds(monkeypatch):
+    import pyarrow as pa
+
+    import sim.runner as R
+
+    rows = [R.simulate(DUEL, run, seed, 20)[0] for run, seed in enumerate(run_seeds(3, 6))]
+    assert {r["ceasefire_proposer"] is None for r in rows} == {True, False}  # nulls and values
+    expected = pa.Table.from_pandas(R._runs_frame(rows), preserve_index=False)
+    monkeypatch.setattr(R, "_RUNS_SCHEMAS", {})
+    assert R._runs_table(rows).equals(expected)  # through pandas, and its schema kept
+    with monkeypatch.context() as mp:
+        mp.setattr(R, "_runs_frame", None)  # the kept schema serves: pandas is not called
+        assert R._runs_table(rows).equals(expected)
+
+
 def test_workers_that_do_not_share_this_machines_files_send_their_tables_back(reference,
                                                                               tmp_path):
     assert shares_filesystem(None)
