@@ -175,6 +175,48 @@ if __name__ == "__main__":
     return r
 
 
+# ---------------------------------------------------------------------- paired, 1 worker
+def bench_paired(path: Path, blocks: int, runs: int) -> dict:
+    """CPU time per run of the runner (full tables written) and of mesa.batch_run, one worker
+    each, in short blocks that take turns in one process (which goes first alternates), on the
+    same seeds. The machine's speed drifts over tens of seconds, so blocks next to each other
+    are compared and the median ratio is kept."""
+    code = f"""
+import json, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, {str(ROOT)!r})
+import mesa
+from sim.model import NegotiationModel
+from sim.runner import run_replicates, run_seeds
+from sim.scenario import load_scenario
+scn = load_scenario({str(path)!r})
+def runner(seed, runs={runs}):
+    with tempfile.TemporaryDirectory() as tmp:
+        run_replicates(scn, runs, seed, jobs=1, parts_dir=Path(tmp) / "parts")
+def batch_run(seed, runs={runs}):
+    mesa.batch_run(NegotiationModel, {{"scenario": [scn]}}, rng=run_seeds(seed, runs),
+                   number_processes=1, data_collection_period=1, max_steps=scn.model.weeks,
+                   display_progress=False)
+if __name__ == "__main__":
+    runner(0, 5), batch_run(0, 5)  # imports and first-use caches, for both
+    blocks = []
+    for b in range({blocks}):
+        took = {{}}
+        for f in ((runner, batch_run) if b % 2 == 0 else (batch_run, runner)):
+            c = time.process_time()
+            f(100 + b)
+            took[f.__name__] = (time.process_time() - c) / {runs} * 1e3
+        blocks.append(took)
+    print(json.dumps(blocks))
+"""
+    blocks_ms = json.loads(_run_script(code))
+    ratios = sorted(b["batch_run"] / b["runner"] for b in blocks_ms)
+    return {"blocks": blocks_ms, "runs_per_block": runs, "ratios": ratios,
+            "ratio": ratios[len(ratios) // 2],
+            "runner_ms": sorted(b["runner"] for b in blocks_ms)[len(blocks_ms) // 2],
+            "batch_run_ms": sorted(b["batch_run"] for b in blocks_ms)[len(blocks_ms) // 2]}
+
+
 # ---------------------------------------------------------------------- phases
 def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
     """Mean time per step of each phase, over `runs` runs, plus construction and tables."""
@@ -296,6 +338,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--scale-runs", type=int, default=0, metavar="N",
                     help="also measure 1 and the most workers once at N runs (e.g. 3000), "
                          "where the workers' start-up weighs less")
+    ap.add_argument("--paired-blocks", type=int, default=8, metavar="K",
+                    help="blocks of the paired 1-worker comparison with batch_run (default 8; "
+                         "0: skip it)")
+    ap.add_argument("--paired-runs", type=int, default=50, metavar="N",
+                    help="runs per block of the paired comparison (default 50)")
     ap.add_argument("--phase-runs", type=int, default=30, help="runs timed phase by phase")
     ap.add_argument("--no-batch-run", action="store_true", help="skip mesa.batch_run")
     ap.add_argument("--repeat", type=int, default=1,
@@ -349,6 +396,12 @@ def main(argv: list[str] | None = None) -> dict:
             r["cpu_ms_per_run"], b["cpu_ms_per_run"] = ours_cpu, their_cpu
             say(f"  CPU per run, workers included: runner {ours_cpu:.1f} ms, batch_run "
                 f"{their_cpu:.1f} ms; batch_run / runner = {their_cpu / ours_cpu:.2f}")
+    if not a.no_batch_run and a.paired_blocks:
+        pr = res["paired"] = bench_paired(path, a.paired_blocks, a.paired_runs)
+        say(f"paired, 1 worker, {a.paired_blocks} blocks of {a.paired_runs} runs taking turns: "
+            f"CPU per run runner {pr['runner_ms']:.1f} ms, batch_run {pr['batch_run_ms']:.1f} "
+            f"ms (medians); batch_run / runner = {pr['ratio']:.2f} (median of the blocks' "
+            f"ratios; {pr['ratios'][0]:.2f} to {pr['ratios'][-1]:.2f})")
     r1 = next((r for r in res["runner"] if r["jobs"] == 1), None)
     for r in res["runner"]:
         if r1 and r["jobs"] > 1:
