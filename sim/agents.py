@@ -232,10 +232,10 @@ class Backer(mesa.Agent):
         denom = cost + abs(gain)
         if denom <= 0:
             self.preference = 0.0
-        else:  # clipped to [-1, 1]
+        else:  # max(-1, min(1, x)), written out (the same for NaN)
             x = (cost - gain) / denom
-            x = 1.0 if x > 1.0 else x
-            self.preference = -1.0 if x < -1.0 else x
+            x = x if x < 1.0 else 1.0
+            self.preference = x if x > -1.0 else -1.0
         return self.preference
 
     def tire(self, lost_fighters: float) -> None:

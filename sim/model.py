@@ -962,8 +962,11 @@ class _Collector(mesa.DataCollector):
     """Mesa's DataCollector for model reporters, without a deep copy of values that cannot
     change after they are recorded (numbers, strings; Mesa copies every value), and without
     sorting out each reporter's kind at every step. Reporters are called as Mesa calls them: a
-    function of the model, an attribute name, [function, args] or a method."""
+    function of the model, an attribute name, [function, args] or a method; values go to
+    ``model_vars[name]`` as looked up at each collect."""
 
+    #: (name, kind, reporter) per reporter, kinds as in `_reporter_kind`; the reporters
+    #: themselves, so that a copy of the collector calls its own copies
     _calls: list | None = None
 
     def _new_model_reporter(self, name, reporter) -> None:
@@ -976,25 +979,34 @@ class _Collector(mesa.DataCollector):
             return
         calls = self._calls
         if calls is None:
-            calls = self._calls = [(self.model_vars[name].append, _as_getter(reporter))
+            calls = self._calls = [(name, _reporter_kind(reporter), reporter)
                                    for name, reporter in self.model_reporters.items()]
         self._collection_steps.append(model.time)
-        for append, get in calls:
-            value = get(model)
+        model_vars = self.model_vars
+        for name, kind, reporter in calls:
+            if kind == 0:
+                value = reporter(model)
+            elif kind == 1:
+                value = getattr(model, reporter, None)
+            elif kind == 2:
+                value = reporter[0](*reporter[1])
+            else:
+                value = reporter()
             if type(value) not in _IMMUTABLE:
                 value = copy.deepcopy(value)
-            append(value)
+            model_vars[name].append(value)
 
 
-def _as_getter(reporter):
-    """A model reporter of any kind Mesa accepts, as a function of the model."""
+def _reporter_kind(reporter) -> int:
+    """0: a function of the model, 1: an attribute name, 2: [function, args], 3: a callable
+    of no arguments (a method): Mesa's order of tests."""
     if isinstance(reporter, types.LambdaType | partial):
-        return reporter
+        return 0
     if isinstance(reporter, str):
-        return lambda model: getattr(model, reporter, None)
+        return 1
     if isinstance(reporter, list):
-        return lambda model: reporter[0](*reporter[1])
-    return lambda model: reporter()
+        return 2
+    return 3
 
 
 _IMMUTABLE = frozenset({float, int, str, bool, type(None)})

@@ -357,7 +357,8 @@ def _runs_table(rows: list[dict]) -> pa.Table:
     gives such rows (kept per set of columns and the Python types of their values: a fifth of
     the time of going through pandas, which a chunk does once and then only if a column has
     no type, or a value does not convert)."""
-    if rows:
+    key = None
+    if rows and all(r.keys() == rows[0].keys() for r in rows):
         key = tuple((k, frozenset(type(r[k]) for r in rows)) for k in rows[0])
         schema = _RUNS_SCHEMAS.get(key)
         if schema is not None:
@@ -365,11 +366,10 @@ def _runs_table(rows: list[dict]) -> pa.Table:
                 return pa.Table.from_arrays(
                     [pa.array([r[f.name] for r in rows], type=f.type, from_pandas=True)
                      for f in schema], schema=schema)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, KeyError,
-                    OverflowError):
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
                 pass
     table = pa.Table.from_pandas(_runs_frame(rows), preserve_index=False)
-    if rows and not any(pa.types.is_null(f.type) for f in table.schema):
+    if key is not None and not any(pa.types.is_null(f.type) for f in table.schema):
         _RUNS_SCHEMAS[key] = table.schema
     return table
 

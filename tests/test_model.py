@@ -1,5 +1,6 @@
 """The Mesa model: phases, mechanisms with scripted agents, outcomes, reproducibility."""
 
+import copy
 import datetime as dt
 import math
 import re
@@ -96,6 +97,13 @@ def test_collector_takes_every_reporter_kind_mesa_takes_even_one_added_later():
     assert mv["outcome"] == ["ongoing", m.outcome()]
     assert mv["shares"][-1] == m._bshare and mv["shares"][-1] is not m._bshare  # copied
     assert len(mv["status"]) == 3  # built-in columns: construction and two steps
+    dc.model_vars["status"] = []  # values go where model_vars says at each collect
+    m.step()
+    assert dc.model_vars["status"] == [m.status]
+    fresh = NegotiationModel(sim.load_scenario(DUEL), rng=4).datacollector
+    snap = copy.deepcopy(fresh)  # a copy records into its own lists
+    snap.collect(m)
+    assert (len(snap.model_vars["status"]), len(fresh.model_vars["status"])) == (2, 1)
 
 
 def test_shuffling_a_list_orders_it_as_permutation_would():

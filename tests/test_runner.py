@@ -150,10 +150,10 @@ def test_the_runs_table_built_from_a_known_schema_equals_the_one_pandas_builds(m
     assert {r["ceasefire_proposer"] is None for r in rows} == {True, False}  # nulls and values
     expected = pa.Table.from_pandas(R._runs_frame(rows), preserve_index=False)
     monkeypatch.setattr(R, "_RUNS_SCHEMAS", {})
-    assert R._runs_table(rows).equals(expected)  # through pandas, and its schema kept
+    assert R._runs_table(rows).equals(expected, check_metadata=True)  # via pandas, kept
     with monkeypatch.context() as mp:
         mp.setattr(R, "_runs_frame", None)  # the kept schema serves: pandas is not called
-        assert R._runs_table(rows).equals(expected)
+        assert R._runs_table(rows).equals(expected, check_metadata=True)
 
 
 def test_workers_that_do_not_share_this_machines_files_send_their_tables_back(reference,
