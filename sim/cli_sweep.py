@@ -16,9 +16,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich import box
 from rich.markup import escape
@@ -36,39 +35,13 @@ from sim.cli import (
     out,
     progress_bar,
 )
-from sim.execution import (
-    ExecutionSetupError,
-    ResumeError,
-    finish_folder,
-    open_executor,
-    resume_command,
-    start_folder,
-)
-from sim.runner import (
-    ExecutionError,
-    Interrupted,
-    assemble,
-    atomic_parquet,
-    chunk_size_for,
-    execute,
-    run_seeds,
-)
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
-from sim.sweep import (
-    SweepError,
-    apply_overrides,
-    event_overwrites,
-    field_kind,
-    is_spec_file,
-    load_spec,
-    make_design,
-    parse_set,
-    parse_vary,
-    point_scenarios,
-    points_table,
-    split_vary,
-    sweep_chunks,
-)
+
+# The runner, the executors, the sweep designs and pandas (and through them Mesa) are imported
+# by the functions that use them: registering the command stays cheap, so `negsim --help` and
+# the commands that do not run the model start in a fraction of a second.
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["executor_for", "open_output", "report_stop", "resume_hint", "sweep"]
 
@@ -82,6 +55,9 @@ def translated(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from sim.execution import ExecutionSetupError, ResumeError
+        from sim.sweep import SweepError
+
         try:
             return fn(*args, **kwargs)
         except (SweepError, ResumeError, ExecutionSetupError) as exc:
@@ -101,6 +77,8 @@ def open_output(out_opt: Path | None, stem: str, manifest: dict[str, Any], *, re
     design, seed, runs, steps), else BadInput (exit 2) listing what differs; the folder's
     manifest is returned (use its ``chunk_size``; check its ``complete``).
     """
+    from sim.execution import ResumeError, start_folder
+
     if resume:
         if out_opt is None:
             raise BadInput("--resume needs --out FOLDER: the folder of the interrupted run")
@@ -116,6 +94,8 @@ def open_output(out_opt: Path | None, stem: str, manifest: dict[str, Any], *, re
 def executor_for(jobs: int, scheduler: str | None) -> Iterator[Executor | None]:
     """``--jobs``/``--scheduler`` as an executor (None: this process); BadInput if a scheduler
     cannot be reached."""
+    from sim.execution import ExecutionSetupError, open_executor
+
     with contextlib.ExitStack() as stack:
         try:
             ex = stack.enter_context(open_executor(jobs, scheduler))
@@ -126,11 +106,15 @@ def executor_for(jobs: int, scheduler: str | None) -> Iterator[Executor | None]:
 
 def resume_hint(args: Sequence[str], folder: Path) -> str:
     """The exact command that resumes: ``negsim <args> --out <folder> --resume``."""
+    from sim.execution import resume_command
+
     return resume_command(args, folder)
 
 
 def report_stop(exc: BaseException, folder: Path, args: Sequence[str]) -> int:
     """Print why the work stopped, what is kept and how to resume; return the exit code."""
+    from sim.runner import ExecutionError, Interrupted
+
     hint = resume_hint(args, folder)
     if isinstance(exc, ExecutionError):
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -248,7 +232,31 @@ def sweep(
 
       negsim sweep experiments/turkey_vs_un.toml --scheduler local --jobs 2
     """
+    from sim.execution import finish_folder
     from sim.results import make_manifest
+    from sim.runner import (
+        ExecutionError,
+        Interrupted,
+        assemble,
+        atomic_parquet,
+        chunk_size_for,
+        execute,
+        run_seeds,
+    )
+    from sim.sweep import (
+        apply_overrides,
+        event_overwrites,
+        field_kind,
+        is_spec_file,
+        load_spec,
+        make_design,
+        parse_set,
+        parse_vary,
+        point_scenarios,
+        points_table,
+        split_vary,
+        sweep_chunks,
+    )
 
     # ---- what to run: spec file and options
     spec = None
@@ -360,6 +368,8 @@ def sweep_shares(runs: pd.DataFrame, points: pd.DataFrame,
                  factions: list[str] | None = None) -> pd.DataFrame:
     """Per point: the varied values, the runs and the share of each outcome class; plus the
     Wilson interval of a durable ceasefire (``durable_low``, ``durable_high``)."""
+    import pandas as pd
+
     from sim.results import outcome_classes, wilson
 
     classes = outcome_classes(runs, factions)
@@ -380,6 +390,8 @@ def sweep_shares(runs: pd.DataFrame, points: pd.DataFrame,
 
 
 def _summarise(folder: Path, scn: Scenario, paths: list[str], show: int = 40) -> None:
+    import pandas as pd
+
     runs = pd.read_parquet(folder / "runs.parquet", columns=None)
     runs = runs[["point", "outcome"]] if len(runs.columns) else pd.DataFrame(
         columns=["point", "outcome"])

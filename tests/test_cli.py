@@ -413,3 +413,14 @@ def test_negsim_run_bad_file_end_to_end(tmp_path: Path) -> None:
     assert str(scn) in proc.stderr
     assert not out_dir.exists()
     assert not (tmp_path / "results").exists()
+
+
+def test_the_command_line_imports_the_model_only_to_run_it() -> None:
+    """`negsim --help`, `check` and `explain` start without Mesa, pandas and SciPy (1.5 s of
+    imports); the commands that run or read results import them when they start."""
+    code = ("import sys; from sim.cli import app; import sim; sim.load_scenario; "
+            "heavy = sorted({'mesa', 'pandas', 'scipy', 'matplotlib'} & set(sys.modules)); "
+            "print(','.join(heavy)); sim.NegotiationModel; print('mesa' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout.splitlines()
+    assert out == ["", "True"]  # none of them at first; Mesa once the model is asked for
