@@ -196,7 +196,7 @@ def _arrow_tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
     if schemas is not None:
         try:
             return _build_arrow(scenario, raw, *schemas)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
             pass
     st, ev = _tables(scenario, raw)
     return (pa.Table.from_pandas(st, preserve_index=False),
@@ -207,15 +207,25 @@ def _build_arrow(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
                  st_schema: pa.Schema, ev_schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
     start = np.datetime64(scenario.model.start_date, "D")
     (st_run, step, cols), (ev_run, ecols) = _gather(raw)
-    arrays = {"run": st_run, "step": step, "date": _dated(start, step), **cols}
-    st = pa.Table.from_arrays([pa.array(arrays[f.name], type=f.type) for f in st_schema],
-                              schema=st_schema)
+    st = _table_from({"run": st_run, "step": step, "date": _dated(start, step), **cols},
+                     st_schema)
     ecols["run"] = ev_run
     if "step" in ecols:
         ecols["date"] = _dated(start, np.asarray(ecols["step"], dtype=np.int32))
-    ev = pa.Table.from_arrays([pa.array(ecols[f.name], type=f.type) for f in ev_schema],
-                              schema=ev_schema)
-    return st, ev
+    return st, _table_from(ecols, ev_schema)
+
+
+def _table_from(cols: dict, schema: pa.Schema) -> pa.Table:
+    """Columns (lists or arrays) as a table of a schema pandas gave such columns, their values
+    converted as pandas converts them (None and NaN become nulls)."""
+    return pa.Table.from_arrays(
+        [pa.array(cols[f.name], type=f.type, from_pandas=True) for f in schema], schema=schema)
+
+
+def _value_types(cols: dict[str, list]) -> tuple:
+    """What decides the types pandas gives some columns: their names and the Python types of
+    their values (the key of the schemas kept)."""
+    return tuple((k, frozenset(map(type, v))) for k, v in cols.items())
 
 
 def _dated(start: np.datetime64, step: np.ndarray) -> np.ndarray:
@@ -230,8 +240,7 @@ def _schemas(scenario: Scenario, first: tuple[int, dict, dict],
     """The Arrow schemas pandas gives one run's steps and events tables (kept per set of
     columns and the Python types of their values), or None when a column has no type (all
     missing)."""
-    key = (tuple((k, frozenset(map(type, v))) for k, v in first[1].items()),
-           tuple((k, frozenset(map(type, v))) for k, v in first[2].items()))
+    key = (_value_types(first[1]), _value_types(first[2]))
     got = _SCHEMAS.get(key)
     if got is None:
         st, ev = _tables(scenario, [first])
@@ -359,13 +368,12 @@ def _runs_table(rows: list[dict]) -> pa.Table:
     no type, or a value does not convert)."""
     key = None
     if rows and all(r.keys() == rows[0].keys() for r in rows):
-        key = tuple((k, frozenset(type(r[k]) for r in rows)) for k in rows[0])
+        cols = {k: [r[k] for r in rows] for k in rows[0]}
+        key = _value_types(cols)
         schema = _RUNS_SCHEMAS.get(key)
         if schema is not None:
             try:
-                return pa.Table.from_arrays(
-                    [pa.array([r[f.name] for r in rows], type=f.type, from_pandas=True)
-                     for f in schema], schema=schema)
+                return _table_from(cols, schema)
             except (pa.ArrowException, TypeError, ValueError, OverflowError):
                 pass
     table = pa.Table.from_pandas(_runs_frame(rows), preserve_index=False)
@@ -411,7 +419,6 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
     to pay for it (it doubles the time to write a steps table)."""
     return [f.name for f in schema
             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-
 
 
 def atomic_json(obj, path: Path) -> None:
