@@ -13,9 +13,7 @@ import functools
 import gc
 import json
 import math
-import multiprocessing
 import os
-import signal
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -28,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.model import NegotiationModel
+from sim.pool import LocalPool, Stopped, stop_requested
 from sim.scenario import Scenario
 
 __all__ = [
@@ -316,6 +315,8 @@ def run_chunk(chunk: Chunk) -> dict[str, pa.Table] | None:
     rows, raw, fails = [], [], []
     gc_on = gc.isenabled()
     for run, seed in zip(chunk.runs, chunk.seeds, strict=True):
+        if stop_requested():  # on a LocalPool's thread, after Ctrl-C: drop the chunk
+            raise Stopped(chunk.name)
         # no cyclic garbage collection during a run (a run makes little cyclic garbage; the
         # collector's passes over a model's live objects cost 1-2% of a run), one after it
         gc.disable()
@@ -487,24 +488,18 @@ def _cast(tab: pa.Table, name: str, typ: pa.DataType):
 
 
 # ---------------------------------------------------------------------- executors
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C in a terminal reaches the whole process group; only the
-    parent handles it (it keeps the finished chunks and stops the workers)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def default_executor(jobs: int) -> Executor | None:
-    """None (run in this process) for one job, else a spawn-based process pool."""
+    """None (run in this process) for one job, else a :class:`~sim.pool.LocalPool`: jobs - 1
+    spawn worker processes and a thread of this process."""
     if jobs <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_sigint)
+    return LocalPool(jobs)
 
 
 def shares_filesystem(executor: Executor | None) -> bool:
     """Whether the executor's workers see this machine's files: this process, a local process
     pool or a Dask LocalCluster (a remote scheduler's workers may not)."""
-    if executor is None or isinstance(executor, ProcessPoolExecutor):
+    if executor is None or isinstance(executor, ProcessPoolExecutor | LocalPool):
         return True
     cluster = getattr(getattr(executor, "_client", None), "cluster", None)
     return type(cluster).__name__ == "LocalCluster"
@@ -514,6 +509,8 @@ def executor_width(executor: Executor | None) -> int:
     """How many tasks an executor runs at once (best effort: process pools and Dask clients)."""
     if executor is None:
         return 1
+    if isinstance(executor, LocalPool):
+        return executor.jobs
     n = getattr(executor, "_max_workers", None)
     if isinstance(n, int) and n > 0:
         return n
@@ -606,7 +603,8 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
             for c in todo:
                 _store(c, run_chunk(c))
         else:
-            window = max_in_flight or 2 * executor_width(executor) + 2
+            window = (max_in_flight or getattr(executor, "window", None)
+                      or 2 * executor_width(executor) + 2)
             queue = iter(todo)
             futures: dict[Future, Chunk] = {}
 

@@ -8,7 +8,12 @@ Small on purpose: the symmetric duel, a few runs of a few weeks.
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,11 +27,13 @@ from sim.execution import (
     start_folder,
 )
 from sim.model import NegotiationModel
+from sim.pool import LocalPool, Stopped
 from sim.runner import (
     Interrupted,
     assemble,
     execute,
     make_chunks,
+    run_chunk,
     run_one,
     run_replicates,
     run_seeds,
@@ -102,6 +109,35 @@ def test_chunk_size_does_not_change_results(reference, chunk_size):
 
 def test_a_process_pool_gives_the_same_tables(reference):
     same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS, jobs=2, chunk_size=2))
+
+
+def test_the_local_pool_runs_tasks_on_its_thread_when_free_else_on_its_workers():
+    gate = threading.Event()
+    switch = sys.getswitchinterval()
+    with LocalPool(2) as ex:
+        assert len(ex._processes) == 1  # spawned at once, to import while we go on
+        assert sys.getswitchinterval() <= 0.001
+        blocked = ex.submit(gate.wait, 60)  # the thread is free: it takes this
+        other = ex.submit(os.getpid)  # the thread is busy: a worker takes this
+        assert other.result(timeout=60) != os.getpid()
+        gate.set()
+        assert blocked.result(timeout=60) is True
+        time.sleep(0.05)  # the thread's done callback has run
+        assert ex.submit(os.getpid).result(timeout=60) == os.getpid()
+    assert sys.getswitchinterval() == switch  # restored
+
+
+def test_a_stopped_local_pool_drops_the_chunk_on_its_thread_after_the_current_run(tmp_path):
+    chunk = replace(make_chunks(DUEL, run_seeds(SEED, 400), 0, 400)[0],
+                    parts_dir=str(tmp_path))
+    ex = LocalPool(2)
+    f = ex.submit(run_chunk, chunk)
+    while not f.running():
+        time.sleep(0.001)
+    ex.shutdown(wait=True, cancel_futures=True)
+    with pytest.raises(Stopped):
+        f.result(timeout=0)
+    assert not list(tmp_path.iterdir())  # nothing of the chunk written
 
 
 def test_a_dask_local_cluster_gives_the_same_tables(reference, tmp_path):

@@ -379,17 +379,20 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- stop and resume
-#: The command, with every run slowed down (a sleep), so that it is stopped midway every time.
+#: The command, with every run of this process slowed down (a sleep), so that it is stopped
+#: midway every time (with --jobs 2, the runs of its thread; its worker runs at full speed).
 SLOW_CLI = [sys.executable, "-c",
-            "import time, sim.runner as r; f = r.run_one; "
-            "r.run_one = lambda *a, **k: (time.sleep(0.05), f(*a, **k))[1]; "
+            "import time, sim.runner as r; f = r.simulate; "
+            "r.simulate = lambda *a, **k: (time.sleep(0.05), f(*a, **k))[1]; "
             "import sim.cli_sweep; from sim.cli import main; main()"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
-def test_a_stopped_sweep_resumed_equals_an_uninterrupted_one(tmp_path, reference, sig):
+@pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, "1"), (signal.SIGKILL, "1"),
+                                           (signal.SIGINT, "2")],
+                         ids=["ctrl-c", "kill-9", "ctrl-c-jobs2"])
+def test_a_stopped_sweep_resumed_equals_an_uninterrupted_one(tmp_path, reference, sig, jobs):
     out = tmp_path / "o"
-    args = ["sweep", str(DUEL), *SMALL, "--chunk-size", "1", "--out", str(out)]
+    args = ["sweep", str(DUEL), *SMALL, "--chunk-size", "1", "--jobs", jobs, "--out", str(out)]
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300"}
     p = subprocess.Popen([*SLOW_CLI, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
