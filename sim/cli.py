@@ -197,13 +197,22 @@ def run(
     command that resumes. Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2
     --set backers.turkey.capacity=0
     """
-    from sim.cli_sweep import executor_for, open_output, report_stop
+    from sim.cli_sweep import executor_for
+
+    scn = load(scenario, set_)
+    jobs = jobs or available_cores()
+    # the workers start now and import while this process does
+    with executor_for(jobs, scheduler) as ex:
+        _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet, ex)
+
+
+def _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet,
+         ex) -> None:
+    from sim.cli_sweep import open_output, report_stop
     from sim.execution import finish_folder
     from sim.results import make_manifest
     from sim.runner import ExecutionError, Interrupted, Results, chunk_size_for, run_replicates
 
-    scn = load(scenario, set_)
-    jobs = jobs or available_cores()
     manifest = make_manifest(scn, source=str(scenario), overrides=list(set_ or []), seed=seed,
                              runs=runs, steps=steps,
                              extra={"jobs": jobs, "scheduler": scheduler,
@@ -219,7 +228,7 @@ def run(
              *[a for s in (set_ or []) for a in ("--set", s)],
              *(["--scheduler", scheduler] if scheduler else []), "--jobs", str(jobs)]
     try:
-        with executor_for(jobs, scheduler) as ex, prog:
+        with prog:
             res = run_replicates(scn, runs, seed, jobs=jobs, steps=steps, executor=ex,
                                  chunk_size=manifest["chunk_size"],
                                  parts_dir=folder / "parts", progress=advance)

@@ -232,17 +232,6 @@ def sweep(
 
       negsim sweep experiments/turkey_vs_un.toml --scheduler local --jobs 2
     """
-    from sim.execution import finish_folder
-    from sim.results import make_manifest
-    from sim.runner import (
-        ExecutionError,
-        Interrupted,
-        assemble,
-        atomic_parquet,
-        chunk_size_for,
-        execute,
-        run_seeds,
-    )
     from sim.sweep import (
         apply_overrides,
         event_overwrites,
@@ -296,45 +285,59 @@ def sweep(
     if scheduler is not None and scheduler != "local" and jobs != 1:
         err.print("[yellow]note:[/] --jobs is ignored with a remote --scheduler (the cluster "
                   "has its own workers)")
-    width = jobs
-    total = len(scenarios) * runs_n
-    size = chunk_size or chunk_size_for(total, width)
-    manifest = make_manifest(
-        base, source=str(scenario_path), overrides=overrides, seed=seed_n, runs=runs_n,
-        steps=steps_n, kind="sweep",
-        extra={"design": d.describe(), "spec_file": str(target) if spec else None,
-               "description": spec.description if spec else "", "jobs": jobs,
-               "scheduler": scheduler, "chunk_size": size, "total_runs": total})
-    stem = (target if spec else scenario_path).stem
-    folder, manifest = open_output(out_dir, stem, manifest, resume=resume, kind="-sweep")
-    args = _canonical_args(target, vary, design, samples, runs, seed, jobs, scheduler, steps,
-                           set_, chunk_size, quiet)
-    if manifest.get("complete"):
-        err.print(f"{folder} is already complete; nothing to resume")
-        _summarise(folder, scenarios[0], d.paths)
-        return
-    atomic_parquet(points_table(d), folder / "points.parquet")
+    # ---- the workers start now and import while this process does
+    with executor_for(jobs, scheduler) as ex:
+        from sim.execution import finish_folder
+        from sim.results import make_manifest
+        from sim.runner import (
+            ExecutionError,
+            Interrupted,
+            assemble,
+            atomic_parquet,
+            chunk_size_for,
+            execute,
+            run_seeds,
+        )
 
-    # ---- run
-    seeds = run_seeds(seed_n, runs_n)
-    chunks = sweep_chunks(scenarios, seeds, int(manifest.get("chunk_size") or size), steps_n)
-    if not quiet:
-        err.print(f"Sweep: {len(scenarios)} points ({d.design} over {', '.join(d.paths)}) x "
-                  f"{runs_n} runs = {total:,} runs in {len(chunks)} tasks -> {folder}/",
-                  soft_wrap=True)
-    prog, advance = progress_bar(total, quiet)
-    parts = folder / "parts"
-    try:
-        with executor_for(jobs, scheduler) as ex, prog:
-            execute(chunks, executor=ex, parts_dir=parts, progress=advance, point_column=True)
-        assemble(parts, [c.name for c in chunks], folder, point_column=True)
-    except (Interrupted, ExecutionError, KeyboardInterrupt) as exc:
-        raise typer.Exit(report_stop(exc, folder, args)) from None
-    failed = _count(folder / "failures.parquet")
-    finish_folder(folder, manifest, failures=failed)
-    _summarise(folder, scenarios[0], d.paths)
-    if failed:
-        raise typer.Exit(EXIT_RUNS_FAILED)
+        width = jobs
+        total = len(scenarios) * runs_n
+        size = chunk_size or chunk_size_for(total, width)
+        manifest = make_manifest(
+            base, source=str(scenario_path), overrides=overrides, seed=seed_n, runs=runs_n,
+            steps=steps_n, kind="sweep",
+            extra={"design": d.describe(), "spec_file": str(target) if spec else None,
+                   "description": spec.description if spec else "", "jobs": jobs,
+                   "scheduler": scheduler, "chunk_size": size, "total_runs": total})
+        stem = (target if spec else scenario_path).stem
+        folder, manifest = open_output(out_dir, stem, manifest, resume=resume, kind="-sweep")
+        args = _canonical_args(target, vary, design, samples, runs, seed, jobs, scheduler, steps,
+                               set_, chunk_size, quiet)
+        if manifest.get("complete"):
+            err.print(f"{folder} is already complete; nothing to resume")
+            _summarise(folder, scenarios[0], d.paths)
+            return
+        atomic_parquet(points_table(d), folder / "points.parquet")
+
+        # ---- run
+        seeds = run_seeds(seed_n, runs_n)
+        chunks = sweep_chunks(scenarios, seeds, int(manifest.get("chunk_size") or size), steps_n)
+        if not quiet:
+            err.print(f"Sweep: {len(scenarios)} points ({d.design} over {', '.join(d.paths)}) x "
+                      f"{runs_n} runs = {total:,} runs in {len(chunks)} tasks -> {folder}/",
+                      soft_wrap=True)
+        prog, advance = progress_bar(total, quiet)
+        parts = folder / "parts"
+        try:
+            with prog:
+                execute(chunks, executor=ex, parts_dir=parts, progress=advance, point_column=True)
+            assemble(parts, [c.name for c in chunks], folder, point_column=True)
+        except (Interrupted, ExecutionError, KeyboardInterrupt) as exc:
+            raise typer.Exit(report_stop(exc, folder, args)) from None
+        failed = _count(folder / "failures.parquet")
+        finish_folder(folder, manifest, failures=failed)
+        _summarise(folder, scenarios[0], d.paths)
+        if failed:
+            raise typer.Exit(EXIT_RUNS_FAILED)
 
 
 def _canonical_args(target, vary, design, samples, runs, seed, jobs, scheduler, steps, set_,

@@ -9,7 +9,9 @@ Shared by ``negsim run`` and ``negsim sweep``:
 * :func:`resume_command` is the exact command that finishes an interrupted run.
 
 None of this imports the command line: errors are :class:`ExecutionSetupError` and
-:class:`ResumeError`, which the command line turns into exit code 2.
+:class:`ResumeError`, which the command line turns into exit code 2. Nor does it import the
+runner (Mesa, pandas) before it is needed: the command line opens the executor first, so that
+the workers import while this process does.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from sim.runner import atomic_json, default_executor
+from sim.pool import LocalPool, default_executor
 
 __all__ = [
     "MATCH_KEYS",
@@ -69,6 +71,10 @@ def open_executor(jobs: int = 1, scheduler: str | None = None,
         ex = default_executor(jobs)
         try:
             yield ex
+        except BaseException:
+            if isinstance(ex, LocalPool):  # not waiting for workers still starting
+                ex.stop()
+            raise
         finally:
             if ex is not None:
                 ex.shutdown(wait=True, cancel_futures=True)
@@ -154,6 +160,8 @@ def start_folder(folder: Path, manifest: dict[str, Any], *, resume: bool) -> dic
     differences; the folder's manifest is returned, keeping its ``chunk_size`` (so finished
     chunks are recognised) and recording the resume.
     """
+    from sim.runner import atomic_json
+
     mpath = folder / "manifest.json"
     if not resume:
         folder.mkdir(parents=True, exist_ok=True)
@@ -188,6 +196,8 @@ def start_folder(folder: Path, manifest: dict[str, Any], *, resume: bool) -> dic
 def finish_folder(folder: Path, manifest: dict[str, Any], **fields: Any) -> None:
     """Mark the folder complete (after the tables are assembled), then drop the part files."""
     import shutil
+
+    from sim.runner import atomic_json
 
     manifest.update(fields)
     manifest["complete"] = True

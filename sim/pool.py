@@ -12,6 +12,7 @@ This module imports only the standard library: the command line opens the pool f
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import multiprocessing
 import signal
@@ -19,7 +20,7 @@ import sys
 import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
-__all__ = ["LocalPool", "Stopped", "stop_requested"]
+__all__ = ["LocalPool", "Stopped", "default_executor", "stop_requested"]
 
 #: Set on the pool's thread: the pool's stop event (a chunk checks it between runs).
 _STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
@@ -71,6 +72,7 @@ class LocalPool(Executor):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread_busy = False
+        self._on_workers = 0  # tasks given to the workers and not done
         self._procs = ProcessPoolExecutor(max_workers=jobs - 1,
                                           mp_context=multiprocessing.get_context("spawn"),
                                           initializer=_worker_start)
@@ -96,17 +98,59 @@ class LocalPool(Executor):
                 f = self._thread.submit(_on_thread, self._stop, fn, args, kwargs)
                 f.add_done_callback(self._thread_done)
                 return f
-        return self._procs.submit(fn, *args, **kwargs)
+            self._on_workers += 1
+        f = self._procs.submit(fn, *args, **kwargs)
+        f.add_done_callback(self._worker_done)
+        return f
 
     def _thread_done(self, _f: Future) -> None:
         with self._lock:
             self._thread_busy = False
 
+    def _worker_done(self, _f: Future) -> None:
+        with self._lock:
+            self._on_workers -= 1
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """As `Executor.shutdown`; with `cancel_futures`, a chunk on the thread also stops after
+        its current run. Workers with no task of ours are ended at once, not waited for (one
+        may still be importing, when the pool closes before any work: a bad input, say)."""
         if cancel_futures:
             self._stop.set()
-        self._procs.shutdown(wait=wait, cancel_futures=cancel_futures)
+        with self._lock:
+            idle = self._on_workers == 0
+        procs = self._workers()  # shutdown forgets them
+        self._procs.shutdown(wait=wait and not idle, cancel_futures=cancel_futures)
+        if idle:
+            _end(procs)
         self._thread.shutdown(wait=wait, cancel_futures=cancel_futures)
         if self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
+
+    def stop(self) -> None:
+        """Stop at once: cancel what is queued, stop the thread's chunk after its current run,
+        end the workers (their running chunks are lost; finished ones are on disk)."""
+        procs = self._workers()
+        self.shutdown(wait=False, cancel_futures=True)
+        _end(procs)
+
+    def _workers(self) -> list:
+        return list((self._procs._processes or {}).values())
+
+
+def _end(procs) -> None:
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(5)
+
+
+def default_executor(jobs: int) -> Executor | None:
+    """None (run in the calling process) for one job, else a :class:`LocalPool`: jobs - 1
+    spawn worker processes and a thread of the calling process."""
+    if jobs <= 1:
+        return None
+    return LocalPool(jobs)

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.model import NegotiationModel
-from sim.pool import LocalPool, Stopped, stop_requested
+from sim.pool import LocalPool, Stopped, default_executor, stop_requested
 from sim.scenario import Scenario
 
 __all__ = [
@@ -488,14 +488,6 @@ def _cast(tab: pa.Table, name: str, typ: pa.DataType):
 
 
 # ---------------------------------------------------------------------- executors
-def default_executor(jobs: int) -> Executor | None:
-    """None (run in this process) for one job, else a :class:`~sim.pool.LocalPool`: jobs - 1
-    spawn worker processes and a thread of this process."""
-    if jobs <= 1:
-        return None
-    return LocalPool(jobs)
-
-
 def shares_filesystem(executor: Executor | None) -> bool:
     """Whether the executor's workers see this machine's files: this process, a local process
     pool or a Dask LocalCluster (a remote scheduler's workers may not)."""
@@ -524,6 +516,10 @@ def executor_width(executor: Executor | None) -> int:
 def stop_executor(executor: Executor) -> None:
     """Stop at once: cancel what is queued and end the workers of a process pool (their
     running chunks are lost, finished ones are on disk)."""
+    if isinstance(executor, LocalPool):
+        executor.stop()
+        return
+    procs = list((getattr(executor, "_processes", None) or {}).values())  # shutdown forgets
     try:
         executor.shutdown(wait=False, cancel_futures=True)
     except TypeError:  # Dask's ClientExecutor: shutdown(wait=False) cancels
@@ -531,7 +527,7 @@ def stop_executor(executor: Executor) -> None:
             executor.shutdown(wait=False)
     except Exception:  # noqa: BLE001 - best effort while stopping
         pass
-    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+    for proc in procs:
         with contextlib.suppress(Exception):
             proc.terminate()
 
