@@ -173,7 +173,8 @@ def run(
     seed: SeedOpt = 0,
     jobs: Annotated[int | None, typer.Option(
         "--jobs", "-j", min=1, show_default="all cores",
-        help="Worker processes (results do not depend on it). Example: --jobs 2")] = None,
+        help="Runs at once: this process and J-1 spawned workers (with --scheduler local, J "
+             "Dask workers). Results do not depend on it. Example: --jobs 2")] = None,
     steps: StepsOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option(

@@ -165,8 +165,8 @@ SeedOpt = Annotated[int | None, typer.Option(
          "Example: --seed 42")]
 JobsOpt = Annotated[int, typer.Option(
     "--jobs", "-j", min=1,
-    help="Worker processes on this machine (a spawn process pool; with --scheduler local, the "
-         "Dask workers). Results do not depend on it. Example: --jobs 2")]
+    help="Runs at once on this machine: this process and J-1 spawned workers (with "
+         "--scheduler local, J Dask workers). Results do not depend on it. Example: --jobs 2")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDR",
     help="Run on Dask: 'local' starts a LocalCluster here (--jobs worker processes, one "
