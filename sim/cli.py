@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import sys
 from pathlib import Path
@@ -198,21 +199,24 @@ def run(
     command that resumes. Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2
     --set backers.turkey.capacity=0
     """
-    from sim.cli_sweep import executor_for
+    from sim.cli_sweep import local_pool
+    from sim.pool import chunk_size_for
 
     scn = load(scenario, set_)
     jobs = jobs or available_cores()
-    # the workers start now and import while this process does
-    with executor_for(jobs, scheduler) as ex:
-        _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet, ex)
+    # a local pool's workers start now and import while this process does
+    with local_pool(jobs, scheduler, math.ceil(runs / chunk_size_for(runs, jobs))) as pool:
+        _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet,
+             pool)
 
 
 def _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet,
-         ex) -> None:
-    from sim.cli_sweep import open_output, report_stop
+         pool) -> None:
+    from sim.cli_sweep import executor_for, open_output, report_stop
     from sim.execution import finish_folder
+    from sim.pool import chunk_size_for
     from sim.results import make_manifest
-    from sim.runner import ExecutionError, Interrupted, Results, chunk_size_for, run_replicates
+    from sim.runner import ExecutionError, Interrupted, Results, run_replicates
 
     manifest = make_manifest(scn, source=str(scenario), overrides=list(set_ or []), seed=seed,
                              runs=runs, steps=steps,
@@ -229,7 +233,7 @@ def _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resum
              *[a for s in (set_ or []) for a in ("--set", s)],
              *(["--scheduler", scheduler] if scheduler else []), "--jobs", str(jobs)]
     try:
-        with prog:
+        with executor_for(jobs, scheduler, pool) as ex, prog:
             res = run_replicates(scn, runs, seed, jobs=jobs, steps=steps, executor=ex,
                                  chunk_size=manifest["chunk_size"],
                                  parts_dir=folder / "parts", progress=advance)

@@ -91,16 +91,37 @@ def open_output(out_opt: Path | None, stem: str, manifest: dict[str, Any], *, re
 
 
 @contextlib.contextmanager
-def executor_for(jobs: int, scheduler: str | None) -> Iterator[Executor | None]:
+def executor_for(jobs: int, scheduler: str | None, pool: Executor | None = None,
+                 ) -> Iterator[Executor | None]:
     """``--jobs``/``--scheduler`` as an executor (None: this process); BadInput if a scheduler
-    cannot be reached."""
+    cannot be reached. Without a scheduler, `pool`: the local pool :func:`local_pool` opened
+    (None: this process)."""
     from sim.execution import ExecutionSetupError, open_executor
 
+    if scheduler is None:
+        yield pool
+        return
     with contextlib.ExitStack() as stack:
         try:
             ex = stack.enter_context(open_executor(jobs, scheduler))
         except ExecutionSetupError as exc:
             raise BadInput(str(exc)) from None
+        yield ex
+
+
+@contextlib.contextmanager
+def local_pool(jobs: int, scheduler: str | None, tasks: int) -> Iterator[Executor | None]:
+    """The local pool for ``--jobs`` (None with a --scheduler, or for one lane), opened as soon
+    as the input is checked, so that its workers import while this process prepares; no more
+    lanes than `tasks` (chunks of runs). A Dask cluster starts later, once the results folder
+    is settled (:func:`executor_for`)."""
+    from sim.execution import open_executor
+
+    lanes = min(jobs, tasks)
+    if scheduler is not None or lanes <= 1:
+        yield None
+        return
+    with open_executor(lanes, None) as ex:
         yield ex
 
 
@@ -232,6 +253,7 @@ def sweep(
 
       negsim sweep experiments/turkey_vs_un.toml --scheduler local --jobs 2
     """
+    from sim.pool import chunk_size_for
     from sim.sweep import (
         apply_overrides,
         event_overwrites,
@@ -285,8 +307,10 @@ def sweep(
     if scheduler is not None and scheduler != "local" and jobs != 1:
         err.print("[yellow]note:[/] --jobs is ignored with a remote --scheduler (the cluster "
                   "has its own workers)")
-    # ---- the workers start now and import while this process does
-    with executor_for(jobs, scheduler) as ex:
+    total = len(scenarios) * runs_n
+    size = chunk_size or chunk_size_for(total, jobs)
+    # ---- a local pool's workers start now and import while this process does
+    with local_pool(jobs, scheduler, len(scenarios) * math.ceil(runs_n / size)) as pool:
         from sim.execution import finish_folder
         from sim.results import make_manifest
         from sim.runner import (
@@ -294,14 +318,10 @@ def sweep(
             Interrupted,
             assemble,
             atomic_parquet,
-            chunk_size_for,
             execute,
             run_seeds,
         )
 
-        width = jobs
-        total = len(scenarios) * runs_n
-        size = chunk_size or chunk_size_for(total, width)
         manifest = make_manifest(
             base, source=str(scenario_path), overrides=overrides, seed=seed_n, runs=runs_n,
             steps=steps_n, kind="sweep",
@@ -328,7 +348,7 @@ def sweep(
         prog, advance = progress_bar(total, quiet)
         parts = folder / "parts"
         try:
-            with prog:
+            with executor_for(jobs, scheduler, pool) as ex, prog:
                 execute(chunks, executor=ex, parts_dir=parts, progress=advance, point_column=True)
             assemble(parts, [c.name for c in chunks], folder, point_column=True)
         except (Interrupted, ExecutionError, KeyboardInterrupt) as exc:

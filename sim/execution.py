@@ -20,14 +20,12 @@ import contextlib
 import json
 import logging
 import shlex
-import signal
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from sim.pool import LocalPool, default_executor
+from sim.pool import LocalPool, default_executor, sigint_ignored
 
 __all__ = [
     "MATCH_KEYS",
@@ -61,7 +59,8 @@ def open_executor(jobs: int = 1, scheduler: str | None = None,
                   ) -> Iterator[Executor | None]:
     """The executor for ``--jobs J`` / ``--scheduler ADDR``, closed on exit.
 
-    * no scheduler: None (this process) for one job, else a spawn process pool of `jobs`;
+    * no scheduler: None (this process) for one job, else a :class:`~sim.pool.LocalPool` of
+      `jobs` lanes (a thread of this process and `jobs` - 1 spawned workers);
     * ``"local"``: a Dask ``LocalCluster`` on this machine (`jobs` worker processes, one
       thread each, no dashboard);
     * an address (``tcp://host:8786``): the executor of ``distributed.Client(address)``; the
@@ -89,7 +88,7 @@ def open_executor(jobs: int = 1, scheduler: str | None = None,
             # The workers inherit the ignored SIGINT: Ctrl-C is the parent's to handle. Their logs
             # are silenced: a task's error comes back through its future, the rest is noise
             # from shutdown races after a Ctrl-C.
-            with _sigint_ignored():
+            with sigint_ignored():
                 cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1,
                                        processes=True, dashboard_address=None,
                                        silence_logs=logging.CRITICAL)
@@ -111,20 +110,6 @@ def open_executor(jobs: int = 1, scheduler: str | None = None,
         if cluster is not None:
             with contextlib.suppress(Exception):
                 cluster.close()
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while child processes start (they keep ignoring it: a terminal's Ctrl-C
-    reaches the whole process group, and only the parent should act on it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
 
 
 # ---------------------------------------------------------------------- folders

@@ -7,20 +7,29 @@ then idles one core instead of all J, and no chunk of this process is pickled. T
 spawned as soon as the pool exists, so that they import while this process goes on (the command
 line opens the pool before it imports the runner itself).
 
+Tasks wait in the pool's own queue and go to a lane (the thread, or a worker that has finished
+starting) only when that lane is free: a worker still importing is given nothing, and at the
+end no task waits behind a busy lane while another is idle.
+
 This module imports only the standard library: the command line opens the pool first.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
+import functools
+import math
 import multiprocessing
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
-__all__ = ["LocalPool", "Stopped", "default_executor", "stop_requested"]
+__all__ = ["LocalPool", "Stopped", "chunk_size_for", "default_executor", "sigint_ignored",
+           "stop_requested"]
 
 #: Set on the pool's thread: the pool's stop event (a chunk checks it between runs).
 _STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
@@ -37,106 +46,249 @@ def stop_requested() -> bool:
     return stop is not None and stop.is_set()
 
 
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while child processes start (they keep ignoring it: a terminal's Ctrl-C
+    reaches the whole process group, and only the parent should act on it; a worker hit while
+    it imports would print a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _worker_start() -> None:
-    """Worker initializer: ignore Ctrl-C (a terminal's reaches the whole process group; the
-    parent handles it: it keeps the finished chunks and stops the workers), and import the
-    runner now, before the first task arrives."""
+    """Worker initializer: ignore Ctrl-C (the parent handles it: it keeps the finished chunks
+    and stops the workers), and import the runner now, before the first task arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import sim.runner  # noqa: F401
 
 
 def _nothing() -> None:
-    """A task that makes the pool spawn a worker (the initializer does the importing)."""
+    """A task that makes the pool spawn a worker; it returns once the worker has started."""
 
 
-def _on_thread(stop: threading.Event, fn, args, kwargs):
-    _STOP.set(stop)
-    return fn(*args, **kwargs)
+# A finished worker's next task is sent by a thread that waits for the interpreter lock while
+# the pool's thread computes: a 1 ms switch interval instead of 5 cuts that wait (measured:
+# 12 ms to 3 ms a chunk) and costs nothing while no other thread is waiting. Set while any
+# pool is open; the first to open saves the interval, the last to close restores it.
+_SWITCH_LOCK = threading.Lock()
+_SWITCH_USERS = 0
+_SWITCH_SAVED = 0.005
+
+
+def _fast_switch(on: bool) -> None:
+    global _SWITCH_USERS, _SWITCH_SAVED
+    with _SWITCH_LOCK:
+        if on:
+            if _SWITCH_USERS == 0:
+                _SWITCH_SAVED = sys.getswitchinterval()
+                sys.setswitchinterval(min(_SWITCH_SAVED, 0.001))
+            _SWITCH_USERS += 1
+        else:
+            _SWITCH_USERS -= 1
+            if _SWITCH_USERS == 0:
+                sys.setswitchinterval(_SWITCH_SAVED)
 
 
 class LocalPool(Executor):
-    """An executor of `jobs` lanes: `jobs - 1` spawn worker processes and one thread of the
-    calling process. A task goes to the thread when it is free, else to the processes; give it
-    at most `jobs` tasks at a time (:attr:`window`), so that none waits behind a busy lane while
-    another is free.
+    """An executor of `jobs` lanes: one thread of the calling process and `jobs - 1` spawn
+    worker processes, fed from one queue.
 
-    `shutdown(cancel_futures=True)` also asks a chunk running on the thread to stop after its
-    current run (see :func:`stop_requested`)."""
+    Give it up to :attr:`window` tasks at a time (a queued task for each lane, so a lane that
+    frees takes the next at once). `shutdown(cancel_futures=True)` also asks a chunk running on
+    the thread to stop after its current run (see :func:`stop_requested`); :meth:`stop` ends
+    the workers as well."""
 
     def __init__(self, jobs: int) -> None:
         if jobs < 2:
             raise ValueError(f"LocalPool needs jobs >= 2, got {jobs}")
         self.jobs = jobs
-        #: tasks to keep in flight: one a lane
-        self.window = jobs
+        #: tasks to keep in flight: one running and one queued a lane
+        self.window = 2 * jobs
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread_busy = False
-        self._on_workers = 0  # tasks given to the workers and not done
-        self._procs = ProcessPoolExecutor(max_workers=jobs - 1,
-                                          mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_worker_start)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negsim-chunk")
-        # A finished worker's next task is sent by the calling thread, which waits for the
-        # interpreter lock while the pool's thread computes: a 1 ms switch interval instead of
-        # 5 cuts that wait (measured: 12 ms to 3 ms a chunk) and costs nothing while no other
-        # thread is waiting. Restored at shutdown.
-        self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch, 0.001))
-        for _ in range(jobs - 1):  # spawn every worker now: they import while we go on
-            self._procs.submit(_nothing)
+        self._idle = threading.Condition(self._lock)
+        self._queue: collections.deque = collections.deque()  # (future, fn, args, kwargs)
+        self._thread_free = True
+        self._free_workers = 0  # started and idle
+        self._on_workers = 0  # tasks running on workers
+        self._closed = False
+        self._broken: BaseException | None = None
+        _fast_switch(True)
+        self._switching = True
+        self._procs = self._thread = None
+        try:
+            self._procs = ProcessPoolExecutor(max_workers=jobs - 1,
+                                              mp_context=multiprocessing.get_context("spawn"),
+                                              initializer=_worker_start)
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negsim-chunk")
+            with sigint_ignored():  # spawn every worker now: they import while we go on
+                started = [self._procs.submit(_nothing) for _ in range(jobs - 1)]
+            for f in started:
+                f.add_done_callback(self._worker_started)
+        except BaseException:
+            self.stop()
+            raise
 
-    @property
-    def _processes(self):
-        """The worker processes (read by `sim.runner.stop_executor` to end them at once)."""
-        return self._procs._processes
-
+    # ------------------------------------------------------------------ lanes
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        f: Future = Future()
         with self._lock:
-            if not self._thread_busy and not self._stop.is_set():
-                self._thread_busy = True
-                f = self._thread.submit(_on_thread, self._stop, fn, args, kwargs)
-                f.add_done_callback(self._thread_done)
+            if self._closed:
+                raise RuntimeError("cannot schedule new tasks after shutdown")
+            if self._broken is not None:
+                f.set_exception(self._broken)
                 return f
-            self._on_workers += 1
-        f = self._procs.submit(fn, *args, **kwargs)
-        f.add_done_callback(self._worker_done)
+            self._queue.append((f, fn, args, kwargs))
+        self._dispatch()
         return f
 
-    def _thread_done(self, _f: Future) -> None:
-        with self._lock:
-            self._thread_busy = False
+    def _dispatch(self) -> None:
+        """Give queued tasks to free lanes (from any thread; the lock guards the lanes)."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                if self._thread_free:
+                    lane = "thread"
+                    self._thread_free = False
+                elif self._free_workers > 0 and self._broken is None:
+                    lane = "worker"
+                    self._free_workers -= 1
+                    self._on_workers += 1
+                else:
+                    return
+                f, fn, args, kwargs = self._queue.popleft()
+            if not f.set_running_or_notify_cancel():  # cancelled while queued
+                self._free(lane)
+                continue
+            try:
+                if lane == "thread":
+                    self._thread.submit(self._on_thread, f, fn, args, kwargs)
+                else:
+                    inner = self._procs.submit(fn, *args, **kwargs)
+                    inner.add_done_callback(functools.partial(self._worker_done, f))
+            except BaseException as exc:  # a broken or closed pool: the task fails
+                self._free(lane, broken=exc if lane == "worker" else None)
+                f.set_exception(exc)
 
-    def _worker_done(self, _f: Future) -> None:
+    def _free(self, lane: str, broken: BaseException | None = None) -> None:
         with self._lock:
-            self._on_workers -= 1
+            if lane == "thread":
+                self._thread_free = True
+            else:
+                self._on_workers -= 1
+                if broken is None:
+                    self._free_workers += 1
+                elif self._broken is None:
+                    self._broken = broken
+            self._idle.notify_all()
+        if broken is not None:
+            self._fail_queued(broken)
+
+    def _on_thread(self, f: Future, fn, args, kwargs) -> None:
+        _STOP.set(self._stop)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the task's future
+            self._free("thread")  # the lane first: whoever waits on f finds it free
+            self._dispatch()
+            f.set_exception(exc)
+        else:
+            self._free("thread")
+            self._dispatch()
+            f.set_result(result)
+
+    def _worker_done(self, f: Future, inner: Future) -> None:
+        if inner.cancelled():  # the pool shut down with cancel_futures before it started
+            self._free("worker")
+            f.set_exception(Stopped("cancelled at shutdown"))
+            return
+        exc = inner.exception()
+        self._free("worker", broken=exc if _broken_pool(exc) else None)
+        self._dispatch()
+        if exc is not None:
+            f.set_exception(exc)
+        else:
+            f.set_result(inner.result())
+
+    def _worker_started(self, f: Future) -> None:
+        exc = None if f.cancelled() else f.exception()
+        with self._lock:
+            if exc is None and not f.cancelled():
+                self._free_workers += 1
+            elif exc is not None and self._broken is None:
+                self._broken = exc  # a worker died while it started (killed, out of memory)
+        if exc is not None:
+            self._fail_queued(exc)
+        self._dispatch()
+
+    def _fail_queued(self, exc: BaseException) -> None:
+        with self._lock:
+            queued = list(self._queue)
+            self._queue.clear()
+            self._idle.notify_all()
+        for f, *_ in queued:
+            if f.set_running_or_notify_cancel():
+                f.set_exception(exc)
+
+    # ------------------------------------------------------------------ closing
+    @property
+    def _processes(self):
+        """The worker processes (for tests; ProcessPoolExecutor forgets them at shutdown)."""
+        return (self._procs._processes or {}) if self._procs is not None else {}
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """As `Executor.shutdown`; with `cancel_futures`, a chunk on the thread also stops after
-        its current run. Workers with no task of ours are ended at once, not waited for (one
-        may still be importing, when the pool closes before any work: a bad input, say)."""
-        if cancel_futures:
-            self._stop.set()
+        """As `Executor.shutdown`. With `cancel_futures`, queued tasks are cancelled and a chunk
+        on the thread stops after its current run. Workers with no task running are ended at
+        once, not waited for (one may still be importing when the pool closes before any work:
+        a bad input, say)."""
         with self._lock:
-            idle = self._on_workers == 0
-        procs = self._workers()  # shutdown forgets them
-        self._procs.shutdown(wait=wait and not idle, cancel_futures=cancel_futures)
-        if idle:
-            _end(procs)
-        self._thread.shutdown(wait=wait, cancel_futures=cancel_futures)
-        if self._switch is not None:
-            sys.setswitchinterval(self._switch)
-            self._switch = None
+            self._closed = True
+            if cancel_futures:
+                self._stop.set()
+                queued = list(self._queue)
+                self._queue.clear()
+            else:
+                queued = []
+        for f, *_ in queued:
+            f.cancel()
+        try:
+            if wait and not cancel_futures:
+                with self._lock:  # queued tasks still run
+                    self._idle.wait_for(lambda: not self._queue and self._thread_free
+                                        and self._on_workers == 0)
+            if self._procs is not None:
+                with self._lock:
+                    busy = self._on_workers > 0
+                procs = list(self._processes.values())  # shutdown forgets them
+                self._procs.shutdown(wait=wait and busy, cancel_futures=cancel_futures)
+                if not busy:
+                    _end(procs)
+            if self._thread is not None:
+                self._thread.shutdown(wait=wait, cancel_futures=cancel_futures)
+        finally:
+            if self._switching:
+                self._switching = False
+                _fast_switch(False)
 
     def stop(self) -> None:
         """Stop at once: cancel what is queued, stop the thread's chunk after its current run,
         end the workers (their running chunks are lost; finished ones are on disk)."""
-        procs = self._workers()
+        procs = list(self._processes.values())
         self.shutdown(wait=False, cancel_futures=True)
         _end(procs)
 
-    def _workers(self) -> list:
-        return list((self._procs._processes or {}).values())
+
+def _broken_pool(exc: BaseException | None) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(exc, BrokenProcessPool)
 
 
 def _end(procs) -> None:
@@ -146,6 +298,14 @@ def _end(procs) -> None:
     for proc in procs:
         with contextlib.suppress(Exception):
             proc.join(5)
+
+
+def chunk_size_for(runs: int, jobs: int) -> int:
+    """Ten to a hundred runs per task, at least 16 tasks per worker: enough runs to amortise
+    the per-task overhead (tens of milliseconds against a run's tens), enough tasks that the
+    workers finish together (the last task is at most a sixteenth of a worker's share), keep
+    the progress bar moving and lose little work when stopped."""
+    return max(10, min(100, math.ceil(runs / max(jobs * 16, 1))))
 
 
 def default_executor(jobs: int) -> Executor | None:

@@ -12,7 +12,6 @@ import contextlib
 import functools
 import gc
 import json
-import math
 import os
 import traceback
 from collections.abc import Callable, Sequence
@@ -26,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.model import NegotiationModel
-from sim.pool import LocalPool, Stopped, default_executor, stop_requested
+from sim.pool import LocalPool, Stopped, chunk_size_for, default_executor, stop_requested
 from sim.scenario import Scenario
 
 __all__ = [
@@ -532,14 +531,6 @@ def stop_executor(executor: Executor) -> None:
             proc.terminate()
 
 
-def chunk_size_for(runs: int, jobs: int) -> int:
-    """Ten to a hundred runs per task, at least 16 tasks per worker: enough runs to amortise
-    the per-task overhead (tens of milliseconds against a run's tens), enough tasks that the
-    workers finish together (the last task is at most a sixteenth of a worker's share), keep
-    the progress bar moving and lose little work when stopped."""
-    return max(10, min(100, math.ceil(runs / max(jobs * 16, 1))))
-
-
 class Interrupted(Exception):
     """Stopped by the user; finished chunks are kept on disk."""
 
@@ -566,9 +557,10 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
 
     With `parts_dir`, each finished chunk is written there (by the worker itself when it shares
     this machine's files, see :func:`shares_filesystem`) and nothing is kept in memory (call
-    :func:`assemble`); without, the tables are returned. At most `max_in_flight` tasks (default
-    twice the executor's width, plus two) are submitted at a time, and a finished task's result
-    is dropped once written, so memory does not grow with the number of runs.
+    :func:`assemble`); without, the tables are returned. At most `max_in_flight` tasks (default:
+    the executor's ``window`` if it has one, as :class:`~sim.pool.LocalPool` does, else twice
+    its width, plus two) are submitted at a time, and a finished task's result is dropped once
+    written, so memory does not grow with the number of runs.
     """
     kept: dict[str, dict[str, pa.Table]] = {}
     todo = list(chunks)
@@ -609,7 +601,11 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
                     c = next(queue, None)
                     if c is None:
                         return
-                    futures[executor.submit(run_chunk, c)] = c
+                    try:
+                        futures[executor.submit(run_chunk, c)] = c
+                    except Exception as exc:  # noqa: BLE001 - a broken or closed executor
+                        stop_executor(executor)
+                        raise ExecutionError(c.name, exc, done, len(chunks)) from exc
 
             _fill()
             while futures:
@@ -627,6 +623,8 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
     except KeyboardInterrupt:
         if executor is not None:
             stop_executor(executor)
+        if parts_dir is not None:  # also the chunks finished since the last one was counted
+            done = len(done_chunks(parts_dir) & {c.name for c in chunks})
         raise Interrupted(done, len(chunks), parts_dir.parent if parts_dir else None) from None
     names = [c.name for c in chunks]
     if parts_dir is not None:
@@ -670,7 +668,8 @@ def run_replicates(
 
     Seeds come from ``SeedSequence(seed).spawn(runs)``; the tables are identical for any `jobs`,
     `executor` or `chunk_size`. Pass an executor (a Dask ``Client.get_executor()``, say) to run
-    elsewhere; with none, `jobs` > 1 starts a spawn process pool. With `parts_dir`, finished
+    elsewhere; with none, `jobs` > 1 runs on a :class:`~sim.pool.LocalPool` (this process's
+    thread and `jobs` - 1 spawned workers; no more lanes than chunks). With `parts_dir`, finished
     chunks are streamed there and chunks already there are skipped (resume); the tables are then
     assembled next to it and read back lazily.
     """
@@ -678,6 +677,7 @@ def run_replicates(
     width = executor_width(executor) if executor is not None else jobs
     size = chunk_size or chunk_size_for(runs, width)
     chunks = make_chunks(scenario, seeds, 0, size, steps, model_cls)
+    jobs = min(jobs, len(chunks))  # a lane without a chunk would only start up
     own = executor is None and jobs > 1
     ex = executor if executor is not None else default_executor(jobs)
     try:

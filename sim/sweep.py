@@ -44,14 +44,18 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
-from sim.runner import Chunk, make_chunks
 from sim.scenario import Scenario, ScenarioError, parse_override, scenario_from_dict
+
+if TYPE_CHECKING:  # the runner and pandas load when chunks and tables are made: the command
+    # line validates a sweep, opens its workers, and only then imports them
+    import pandas as pd
+
+    from sim.runner import Chunk
 
 __all__ = [
     "DESIGNS",
@@ -441,6 +445,8 @@ def _from_unit(v: Vary, x: float) -> Any:
 
 def points_table(design: Design) -> pd.DataFrame:
     """One row per point: ``point`` and the value of every varied path (column = path)."""
+    import pandas as pd
+
     df = pd.DataFrame({"point": np.arange(len(design.points), dtype=np.int32)})
     for p in design.paths:
         col = [pt[p] for pt in design.points]
@@ -481,6 +487,8 @@ def point_scenarios(data: Mapping[str, Any], fixed: Sequence[tuple[str, Any]], d
 def sweep_chunks(scenarios: Sequence[Scenario], seeds: Sequence[int], chunk_size: int,
                  steps: int | None = None) -> list[Chunk]:
     """Chunks of every point, the same replicate seeds at every point (common random numbers)."""
+    from sim.runner import make_chunks
+
     return [c for i, scn in enumerate(scenarios)
             for c in make_chunks(scn, seeds, i, chunk_size, steps)]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from sim.execution import (
 from sim.model import NegotiationModel
 from sim.pool import LocalPool, Stopped
 from sim.runner import (
+    ExecutionError,
     Interrupted,
     assemble,
     execute,
@@ -111,20 +113,66 @@ def test_a_process_pool_gives_the_same_tables(reference):
     same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS, jobs=2, chunk_size=2))
 
 
-def test_the_local_pool_runs_tasks_on_its_thread_when_free_else_on_its_workers():
+def test_the_local_pool_gives_a_task_to_its_thread_when_free_else_to_a_started_worker():
     gate = threading.Event()
     switch = sys.getswitchinterval()
     with LocalPool(2) as ex:
         assert len(ex._processes) == 1  # spawned at once, to import while we go on
         assert sys.getswitchinterval() <= 0.001
         blocked = ex.submit(gate.wait, 60)  # the thread is free: it takes this
-        other = ex.submit(os.getpid)  # the thread is busy: a worker takes this
+        other = ex.submit(os.getpid)  # the thread is busy: the worker, once started
         assert other.result(timeout=60) != os.getpid()
         gate.set()
         assert blocked.result(timeout=60) is True
-        time.sleep(0.05)  # the thread's done callback has run
+        # the thread's lane is free before its task's result is: the next task goes to it
         assert ex.submit(os.getpid).result(timeout=60) == os.getpid()
     assert sys.getswitchinterval() == switch  # restored
+
+
+def test_no_task_waits_for_a_worker_that_is_still_starting():
+    with LocalPool(2) as ex:
+        # the worker takes a second or more to import; these take microseconds each
+        pids = [ex.submit(os.getpid).result(timeout=60) for _ in range(20)]
+    assert set(pids) == {os.getpid()}
+
+
+def test_many_quick_tasks_do_not_deadlock_the_pool():
+    def hammer(ex, out):
+        out.extend(f.result() for f in [ex.submit(int, "7") for _ in range(3000)])
+
+    out: list[int] = []
+    with LocalPool(2) as ex:
+        t = threading.Thread(target=hammer, args=(ex, out), daemon=True)
+        t.start()
+        t.join(60)
+        assert not t.is_alive(), "submit or result hung"
+    assert out == [7] * 3000
+
+
+def test_the_switch_interval_is_restored_when_the_last_pool_closes():
+    switch = sys.getswitchinterval()
+    a, b = LocalPool(2), LocalPool(2)
+    a.shutdown()
+    assert sys.getswitchinterval() <= 0.001  # b is still open
+    b.shutdown()
+    b.shutdown()  # twice is harmless
+    assert sys.getswitchinterval() == switch
+
+
+def test_a_worker_that_dies_while_starting_is_an_execution_error():
+    ex = LocalPool(2)
+    try:
+        for proc in ex._processes.values():
+            os.kill(proc.pid, signal.SIGKILL)
+        t0 = time.time()
+        while ex._broken is None:
+            assert time.time() - t0 < 30
+            time.sleep(0.01)
+        with pytest.raises(ExecutionError, match="BrokenProcessPool"):
+            execute(make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 1, STEPS), executor=ex,
+                    parts_dir=None)
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def test_a_stopped_local_pool_drops_the_chunk_on_its_thread_after_the_current_run(tmp_path):

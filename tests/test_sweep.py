@@ -394,8 +394,11 @@ def test_a_stopped_sweep_resumed_equals_an_uninterrupted_one(tmp_path, reference
     out = tmp_path / "o"
     args = ["sweep", str(DUEL), *SMALL, "--chunk-size", "1", "--jobs", jobs, "--out", str(out)]
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300"}
+    # Ctrl-C's default action in the child even when this process inherited it ignored (a
+    # shell's background job, some CI runners)
     p = subprocess.Popen([*SLOW_CLI, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while len(list((out / "parts").glob("done-*"))) < 5:
         assert p.poll() is None and time.time() - t0 < 60, p.communicate()
