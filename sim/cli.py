@@ -239,6 +239,8 @@ def _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resum
                                  parts_dir=folder / "parts", progress=advance)
     except (Interrupted, ExecutionError, KeyboardInterrupt) as exc:
         raise typer.Exit(report_stop(exc, folder, again)) from None
+    if pool is not None:
+        pool.shutdown()  # the runs are done: end the workers before the summary
     finish_folder(folder, manifest, failures=len(res.failures))
     print_summary(res, scn, folder)
     if len(res.failures):

@@ -350,6 +350,8 @@ def sweep(
         try:
             with executor_for(jobs, scheduler, pool) as ex, prog:
                 execute(chunks, executor=ex, parts_dir=parts, progress=advance, point_column=True)
+            if pool is not None:
+                pool.shutdown()  # the runs are done: end the workers before assembling
             assemble(parts, [c.name for c in chunks], folder, point_column=True)
         except (Interrupted, ExecutionError, KeyboardInterrupt) as exc:
             raise typer.Exit(report_stop(exc, folder, args)) from None

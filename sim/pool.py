@@ -61,15 +61,19 @@ def sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-def _worker_start() -> None:
+def _worker_start(started) -> None:
     """Worker initializer: ignore Ctrl-C (the parent handles it: it keeps the finished chunks
-    and stops the workers), and import the runner now, before the first task arrives."""
+    and stops the workers), import the runner now, before the first task arrives, and say so
+    on `started` (a queue the pool reads)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import sim.runner  # noqa: F401
 
+    started.put(True)
+
 
 def _nothing() -> None:
-    """A task that makes the pool spawn a worker; it returns once the worker has started."""
+    """A task that makes the pool spawn a worker (each worker says itself when it has
+    started: the first one up may well run all of these)."""
 
 
 # A finished worker's next task is sent by a thread that waits for the interpreter lock while
@@ -123,14 +127,18 @@ class LocalPool(Executor):
         self._switching = True
         self._procs = self._thread = None
         try:
-            self._procs = ProcessPoolExecutor(max_workers=jobs - 1,
-                                              mp_context=multiprocessing.get_context("spawn"),
-                                              initializer=_worker_start)
+            ctx = multiprocessing.get_context("spawn")
+            self._started = ctx.SimpleQueue()
+            self._procs = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=ctx,
+                                              initializer=_worker_start,
+                                              initargs=(self._started,))
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negsim-chunk")
+            threading.Thread(target=self._count_started, daemon=True,
+                             name="negsim-pool-started").start()
             with sigint_ignored():  # spawn every worker now: they import while we go on
-                started = [self._procs.submit(_nothing) for _ in range(jobs - 1)]
-            for f in started:
-                f.add_done_callback(self._worker_started)
+                spawned = [self._procs.submit(_nothing) for _ in range(jobs - 1)]
+            for f in spawned:  # a worker that dies while it starts breaks the pool
+                f.add_done_callback(self._spawn_failed)
         except BaseException:
             self.stop()
             raise
@@ -173,7 +181,7 @@ class LocalPool(Executor):
                 else:
                     inner = self._procs.submit(fn, *args, **kwargs)
                     inner.add_done_callback(functools.partial(self._worker_done, f))
-            except BaseException as exc:  # a broken or closed pool: the task fails
+            except Exception as exc:  # noqa: BLE001 - a broken or closed pool: the task fails
                 self._free(lane, broken=exc if lane == "worker" else None)
                 f.set_exception(exc)
 
@@ -194,6 +202,8 @@ class LocalPool(Executor):
     def _on_thread(self, f: Future, fn, args, kwargs) -> None:
         _STOP.set(self._stop)
         try:
+            if self._stop.is_set():
+                raise Stopped("the pool was stopped before this task started")
             result = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - handed to the task's future
             self._free("thread")  # the lane first: whoever waits on f finds it free
@@ -217,16 +227,27 @@ class LocalPool(Executor):
         else:
             f.set_result(inner.result())
 
-    def _worker_started(self, f: Future) -> None:
+    def _count_started(self) -> None:
+        """A daemon thread: each worker that has finished starting becomes a free lane."""
+        for _ in range(self.jobs - 1):
+            try:
+                if not self._started.get():
+                    return  # the pool closed
+            except (EOFError, OSError):
+                return
+            with self._lock:
+                if self._broken is None and not self._closed:
+                    self._free_workers += 1
+            self._dispatch()
+
+    def _spawn_failed(self, f: Future) -> None:
         exc = None if f.cancelled() else f.exception()
+        if exc is None:
+            return
         with self._lock:
-            if exc is None and not f.cancelled():
-                self._free_workers += 1
-            elif exc is not None and self._broken is None:
+            if self._broken is None:
                 self._broken = exc  # a worker died while it started (killed, out of memory)
-        if exc is not None:
-            self._fail_queued(exc)
-        self._dispatch()
+        self._fail_queued(exc)
 
     def _fail_queued(self, exc: BaseException) -> None:
         with self._lock:
@@ -244,20 +265,27 @@ class LocalPool(Executor):
         return (self._procs._processes or {}) if self._procs is not None else {}
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """As `Executor.shutdown`. With `cancel_futures`, queued tasks are cancelled and a chunk
-        on the thread stops after its current run. Workers with no task running are ended at
-        once, not waited for (one may still be importing when the pool closes before any work:
-        a bad input, say)."""
+        """As `Executor.shutdown`: queued tasks still run unless `cancel_futures`, which also
+        stops a chunk on the thread after its current run. Workers with no task running are
+        ended at once, not waited for (one may still be importing when the pool closes before
+        any work: a bad input, say)."""
         with self._lock:
             self._closed = True
+            queued = []
             if cancel_futures:
                 self._stop.set()
                 queued = list(self._queue)
                 self._queue.clear()
-            else:
-                queued = []
         for f, *_ in queued:
-            f.cancel()
+            if f.cancel():
+                f.set_running_or_notify_cancel()  # so that wait() and as_completed() see it
+        if not wait and not cancel_futures:  # the queue still runs, then the pool closes
+            threading.Thread(target=self._close, args=(True, False), daemon=True,
+                             name="negsim-pool-close").start()
+            return
+        self._close(wait, cancel_futures)
+
+    def _close(self, wait: bool, cancel_futures: bool) -> None:
         try:
             if wait and not cancel_futures:
                 with self._lock:  # queued tasks still run
@@ -270,12 +298,15 @@ class LocalPool(Executor):
                 self._procs.shutdown(wait=wait and busy, cancel_futures=cancel_futures)
                 if not busy:
                     _end(procs)
-            if self._thread is not None:
-                self._thread.shutdown(wait=wait, cancel_futures=cancel_futures)
+            if self._thread is not None:  # its queued tasks run (and stop at once if stopped)
+                self._thread.shutdown(wait=wait)
         finally:
-            if self._switching:
-                self._switching = False
+            with self._lock:
+                switching, self._switching = self._switching, False
+            if switching:
                 _fast_switch(False)
+                with contextlib.suppress(Exception):
+                    self._started.put(False)  # ends the reader of started workers
 
     def stop(self) -> None:
         """Stop at once: cancel what is queued, stop the thread's chunk after its current run,

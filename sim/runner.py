@@ -586,6 +586,14 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
             progress(len(c.runs))
 
     done = len(chunks) - len(todo)
+
+    def _finished() -> int:
+        """Chunks finished when the work stopped: on disk (workers write their own parts, and
+        may finish one after the last result was counted) or counted here."""
+        if parts_dir is None:
+            return done
+        return len(done_chunks(parts_dir) & {c.name for c in chunks})
+
     try:
         if executor is None:
             for c in todo:
@@ -605,7 +613,7 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
                         futures[executor.submit(run_chunk, c)] = c
                     except Exception as exc:  # noqa: BLE001 - a broken or closed executor
                         stop_executor(executor)
-                        raise ExecutionError(c.name, exc, done, len(chunks)) from exc
+                        raise ExecutionError(c.name, exc, _finished(), len(chunks)) from exc
 
             _fill()
             while futures:
@@ -616,16 +624,15 @@ def execute(chunks: Sequence[Chunk], *, executor: Executor | None, parts_dir: Pa
                         tables = f.result()
                     except Exception as exc:  # noqa: BLE001 - not the model: stop, keep parts
                         stop_executor(executor)
-                        raise ExecutionError(c.name, exc, done, len(chunks)) from exc
+                        raise ExecutionError(c.name, exc, _finished(), len(chunks)) from exc
                     _store(c, tables)
                     del tables
                 _fill()
     except KeyboardInterrupt:
         if executor is not None:
             stop_executor(executor)
-        if parts_dir is not None:  # also the chunks finished since the last one was counted
-            done = len(done_chunks(parts_dir) & {c.name for c in chunks})
-        raise Interrupted(done, len(chunks), parts_dir.parent if parts_dir else None) from None
+        raise Interrupted(_finished(), len(chunks),
+                          parts_dir.parent if parts_dir else None) from None
     names = [c.name for c in chunks]
     if parts_dir is not None:
         return {}

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,6 +147,45 @@ def test_many_quick_tasks_do_not_deadlock_the_pool():
         t.join(60)
         assert not t.is_alive(), "submit or result hung"
     assert out == [7] * 3000
+
+
+def test_a_stopped_pool_resolves_every_future_and_closes():
+    gate = threading.Event()
+    ex = LocalPool(2)
+    running = ex.submit(gate.wait, 60)
+    queued = [ex.submit(int, "5") for _ in range(3)]
+    ex.stop()
+    gate.set()
+    done, not_done = wait([running, *queued], timeout=30)
+    assert not not_done  # cancelled ones too: wait() sees them
+    assert all(f.cancelled() for f in queued)
+    closer = threading.Thread(target=ex.shutdown, daemon=True)
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive(), "shutdown after stop hung"
+
+
+def test_a_task_given_to_the_thread_is_not_lost_by_an_immediate_stop():
+    for _ in range(20):
+        ex = LocalPool(2)
+        f = ex.submit(int, "5")
+        ex.stop()
+        done, _ = wait([f], timeout=30)
+        assert done  # a result, or Stopped: never left running
+        if f.exception() is not None:
+            assert isinstance(f.exception(), Stopped)
+        ex.shutdown()
+
+
+def test_shutdown_without_wait_still_runs_the_queued_tasks():
+    gate = threading.Event()
+    ex = LocalPool(2)
+    first = ex.submit(gate.wait, 60)
+    queued = [ex.submit(int, str(i)) for i in range(3)]
+    ex.shutdown(wait=False)
+    gate.set()
+    assert first.result(timeout=60) is True
+    assert [f.result(timeout=60) for f in queued] == [0, 1, 2]
 
 
 def test_the_switch_interval_is_restored_when_the_last_pool_closes():
