@@ -54,10 +54,10 @@ def guarded(fn):
         try:
             return fn(*args, **kwargs)
         except ScenarioError as exc:
-            err.print(f"[bold red]error:[/] {_escape(str(exc))}")
+            err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except BadInput as exc:
-            err.print(f"[bold red]error:[/] {_escape(str(exc))}")
+            err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
@@ -152,7 +152,7 @@ def check(
         try:
             scn = load(f, set_)
         except ScenarioError as exc:
-            err.print(f"[bold red]invalid:[/] {_escape(str(exc))}")
+            err.print(f"[bold red]invalid:[/] {_escape(str(exc))}", soft_wrap=True)
             bad += 1
             continue
         out.print(f"[green]ok[/] {_escape(f)}: {_escape(repr(scn.model.name))}, "

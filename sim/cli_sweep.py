@@ -61,7 +61,7 @@ def translated(fn):
         try:
             return fn(*args, **kwargs)
         except (SweepError, ResumeError, ExecutionSetupError) as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", emoji=False)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", emoji=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
@@ -138,7 +138,7 @@ def report_stop(exc: BaseException, folder: Path, args: Sequence[str]) -> int:
 
     hint = resume_hint(args, folder)
     if isinstance(exc, ExecutionError):
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         err.print(f"Finished chunks are kept in {escape(str(folder))}/parts. Resume with:\n"
                   f"  {escape(hint)}", soft_wrap=True)
         return EXIT_RUNS_FAILED

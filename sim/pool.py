@@ -301,10 +301,11 @@ class LocalPool(Executor):
             if self._thread is not None:  # its queued tasks run (and stop at once if stopped)
                 self._thread.shutdown(wait=wait)
         finally:
-            with self._lock:
+            with self._lock:  # once, whichever close gets here first
                 switching, self._switching = self._switching, False
+                if switching:
+                    _fast_switch(False)
             if switching:
-                _fast_switch(False)
                 with contextlib.suppress(Exception):
                     self._started.put(False)  # ends the reader of started workers
 

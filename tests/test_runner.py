@@ -186,6 +186,7 @@ def test_shutdown_without_wait_still_runs_the_queued_tasks():
     gate.set()
     assert first.result(timeout=60) is True
     assert [f.result(timeout=60) for f in queued] == [0, 1, 2]
+    ex.shutdown()  # waits for the close begun in the background (it restores the interval)
 
 
 def test_the_switch_interval_is_restored_when_the_last_pool_closes():
