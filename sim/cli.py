@@ -205,23 +205,23 @@ def run(
     scn = load(scenario, set_)
     jobs = jobs or available_cores()
     # a local pool's workers start now and import while this process does
-    with local_pool(jobs, scheduler, math.ceil(runs / chunk_size_for(runs, jobs))) as pool:
+    size = chunk_size_for(runs, jobs)
+    with local_pool(jobs, scheduler, math.ceil(runs / size)) as pool:
         _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet,
-             pool)
+             size, pool)
 
 
 def _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet,
-         pool) -> None:
+         size, pool) -> None:
     from sim.cli_sweep import executor_for, open_output, report_stop
     from sim.execution import finish_folder
-    from sim.pool import chunk_size_for
     from sim.results import make_manifest
     from sim.runner import ExecutionError, Interrupted, Results, run_replicates
 
     manifest = make_manifest(scn, source=str(scenario), overrides=list(set_ or []), seed=seed,
                              runs=runs, steps=steps,
                              extra={"jobs": jobs, "scheduler": scheduler,
-                                    "chunk_size": chunk_size_for(runs, jobs)})
+                                    "chunk_size": size})
     folder, manifest = open_output(out_dir, scenario.stem, manifest, resume=resume)
     if manifest.get("complete"):
         out.print(f"{_escape(folder)} is already complete.")

@@ -201,17 +201,18 @@ class LocalPool(Executor):
 
     def _on_thread(self, f: Future, fn, args, kwargs) -> None:
         _STOP.set(self._stop)
+        result = error = None
         try:
             if self._stop.is_set():
                 raise Stopped("the pool was stopped before this task started")
             result = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - handed to the task's future
-            self._free("thread")  # the lane first: whoever waits on f finds it free
-            self._dispatch()
-            f.set_exception(exc)
+            error = exc
+        self._free("thread")  # the lane first: whoever waits on f finds it free
+        self._dispatch()
+        if error is not None:
+            f.set_exception(error)
         else:
-            self._free("thread")
-            self._dispatch()
             f.set_result(result)
 
     def _worker_done(self, f: Future, inner: Future) -> None:

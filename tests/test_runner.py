@@ -131,8 +131,10 @@ def test_the_local_pool_gives_a_task_to_its_thread_when_free_else_to_a_started_w
 
 def test_no_task_waits_for_a_worker_that_is_still_starting():
     with LocalPool(2) as ex:
-        # the worker takes a second or more to import; these take microseconds each
-        pids = [ex.submit(os.getpid).result(timeout=60) for _ in range(20)]
+        # all queued at once, while the worker imports (a second or more): each goes to the
+        # thread as it frees (microseconds each), none to the worker that has not started
+        futures = [ex.submit(os.getpid) for _ in range(20)]
+        pids = [f.result(timeout=60) for f in futures]
     assert set(pids) == {os.getpid()}
 
 
