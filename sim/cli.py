@@ -222,17 +222,17 @@ def _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resum
                              runs=runs, steps=steps,
                              extra={"jobs": jobs, "scheduler": scheduler,
                                     "chunk_size": size})
-    folder, manifest = open_output(out_dir, scenario.stem, manifest, resume=resume)
-    if manifest.get("complete"):
-        out.print(f"{_escape(folder)} is already complete.")
-        print_summary(Results.load(folder), scn, folder)
-        return
     prog, advance = progress_bar(runs, quiet)
     again = ["run", str(scenario), "--runs", str(runs), "--seed", str(seed),
              *(["--steps", str(steps)] if steps else []),
              *[a for s in (set_ or []) for a in ("--set", s)],
              *(["--scheduler", scheduler] if scheduler else []), "--jobs", str(jobs)]
-    try:
+    folder, manifest = open_output(out_dir, scenario.stem, manifest, resume=resume)
+    if manifest.get("complete"):
+        out.print(f"{_escape(folder)} is already complete.")
+        print_summary(Results.load(folder), scn, folder)
+        return
+    try:  # from here on, a Ctrl-C says what is kept and how to resume
         with executor_for(jobs, scheduler, pool) as ex, prog:
             res = run_replicates(scn, runs, seed, jobs=jobs, steps=steps, executor=ex,
                                  chunk_size=manifest["chunk_size"],
@@ -395,7 +395,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         sys.exit(EXIT_INTERRUPTED)
-
+    except SystemExit as exc:
+        # typer turns a KeyboardInterrupt in a command into exit code 130 and prints nothing;
+        # a command that stops its runs says more itself (and its exit has no such cause)
+        if exc.code == EXIT_INTERRUPTED and isinstance(
+                getattr(exc.__context__, "__cause__", None), KeyboardInterrupt):
+            err.print("[yellow]interrupted[/]")
+        raise
 
 
 # Commands defined in their own modules register on `app` (imported last: they import it).

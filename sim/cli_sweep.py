@@ -329,25 +329,26 @@ def sweep(
                    "description": spec.description if spec else "", "jobs": jobs,
                    "scheduler": scheduler, "chunk_size": size, "total_runs": total})
         stem = (target if spec else scenario_path).stem
-        folder, manifest = open_output(out_dir, stem, manifest, resume=resume, kind="-sweep")
         args = _canonical_args(target, vary, design, samples, runs, seed, jobs, scheduler, steps,
                                set_, chunk_size, quiet)
+        folder, manifest = open_output(out_dir, stem, manifest, resume=resume, kind="-sweep")
         if manifest.get("complete"):
             err.print(f"{folder} is already complete; nothing to resume")
             _summarise(folder, scenarios[0], d.paths)
             return
-        atomic_parquet(points_table(d), folder / "points.parquet")
+        try:  # from here on, a Ctrl-C says what is kept and how to resume
+            atomic_parquet(points_table(d), folder / "points.parquet")
 
-        # ---- run
-        seeds = run_seeds(seed_n, runs_n)
-        chunks = sweep_chunks(scenarios, seeds, int(manifest.get("chunk_size") or size), steps_n)
-        if not quiet:
-            err.print(f"Sweep: {len(scenarios)} points ({d.design} over {', '.join(d.paths)}) x "
-                      f"{runs_n} runs = {total:,} runs in {len(chunks)} tasks -> {folder}/",
-                      soft_wrap=True)
-        prog, advance = progress_bar(total, quiet)
-        parts = folder / "parts"
-        try:
+            # ---- run
+            seeds = run_seeds(seed_n, runs_n)
+            chunks = sweep_chunks(scenarios, seeds, int(manifest.get("chunk_size") or size),
+                                  steps_n)
+            if not quiet:
+                err.print(f"Sweep: {len(scenarios)} points ({d.design} over "
+                          f"{', '.join(d.paths)}) x {runs_n} runs = {total:,} runs in "
+                          f"{len(chunks)} tasks -> {folder}/", soft_wrap=True)
+            prog, advance = progress_bar(total, quiet)
+            parts = folder / "parts"
             with executor_for(jobs, scheduler, pool) as ex, prog:
                 execute(chunks, executor=ex, parts_dir=parts, progress=advance, point_column=True)
             if pool is not None:

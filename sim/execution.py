@@ -25,7 +25,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from sim.pool import LocalPool, default_executor, sigint_ignored
+from sim.pool import LocalPool, default_executor, sigint_deferred
 
 __all__ = [
     "MATCH_KEYS",
@@ -85,10 +85,10 @@ def open_executor(jobs: int = 1, scheduler: str | None = None,
     cluster = None
     try:
         if scheduler == "local":
-            # The workers inherit the ignored SIGINT: Ctrl-C is the parent's to handle. Their logs
+            # The workers inherit SIGINT blocked: Ctrl-C is the parent's to handle. Their logs
             # are silenced: a task's error comes back through its future, the rest is noise
             # from shutdown races after a Ctrl-C.
-            with sigint_ignored():
+            with sigint_deferred():
                 cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1,
                                        processes=True, dashboard_address=None,
                                        silence_logs=logging.CRITICAL)

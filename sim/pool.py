@@ -22,13 +22,16 @@ import contextvars
 import functools
 import math
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing import resource_tracker
 
-__all__ = ["LocalPool", "Stopped", "chunk_size_for", "default_executor", "sigint_ignored",
+__all__ = ["LocalPool", "Stopped", "chunk_size_for", "default_executor", "sigint_deferred",
            "stop_requested"]
 
 #: Set on the pool's thread: the pool's stop event (a chunk checks it between runs).
@@ -47,28 +50,59 @@ def stop_requested() -> bool:
 
 
 @contextlib.contextmanager
-def sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while child processes start (they keep ignoring it: a terminal's Ctrl-C
-    reaches the whole process group, and only the parent should act on it; a worker hit while
-    it imports would print a traceback)."""
-    if threading.current_thread() is not threading.main_thread():
+def sigint_deferred() -> Iterator[None]:
+    """Block SIGINT in this thread while it starts child processes.
+
+    A terminal's Ctrl-C reaches the whole process group, and only the parent should act on
+    it: a worker hit while it imports would print a traceback. A blocked signal mask is
+    inherited across fork and exec, so the children start with SIGINT blocked (a worker's
+    initializer then ignores it; a Dask worker keeps it blocked). This process loses nothing:
+    a Ctrl-C that arrives meanwhile is taken by another of its threads or, if none can, waits
+    until the block ends. (Ignoring SIGINT here instead, as before, dropped such a Ctrl-C: a
+    run went on to the end.) Threads started inside the block keep SIGINT blocked, which is
+    what the threads that spawn Dask's workers need."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The resource tracker's first start unblocks SIGINT in the calling thread: start it first.
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _worker_start(started) -> None:
     """Worker initializer: ignore Ctrl-C (the parent handles it: it keeps the finished chunks
-    and stops the workers), import the runner now, before the first task arrives, and say so
-    on `started` (a queue the pool reads)."""
+    and stops the workers), end with the parent (see `_exit_with_parent`), import the runner
+    now, before the first task arrives, and say so on `started` (a queue the pool reads)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked at spawn
+    _exit_with_parent()
     import sim.runner  # noqa: F401
 
     started.put(True)
+
+
+def _exit_with_parent() -> None:
+    """End this worker when its parent process ends, however it ends.
+
+    A pool's idle worker waits on a queue it also holds the writing end of, so after a
+    `kill -9` of the parent it would wait for ever. A busy worker is ended mid-chunk: its
+    chunk is not done (part files are renamed into place whole, the done marker last), and a
+    resume runs it again. The parent keeps the pipe behind `parent_process().sentinel` open
+    until it has joined the worker, so the sentinel is ready only once the parent is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not a multiprocessing child
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="negsim-parent-watch").start()
 
 
 def _nothing() -> None:
@@ -135,7 +169,7 @@ class LocalPool(Executor):
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negsim-chunk")
             threading.Thread(target=self._count_started, daemon=True,
                              name="negsim-pool-started").start()
-            with sigint_ignored():  # spawn every worker now: they import while we go on
+            with sigint_deferred():  # spawn every worker now: they import while we go on
                 spawned = [self._procs.submit(_nothing) for _ in range(jobs - 1)]
             for f in spawned:  # a worker that dies while it starts breaks the pool
                 f.add_done_callback(self._spawn_failed)

@@ -13,8 +13,9 @@ import functools
 import gc
 import json
 import os
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -308,28 +309,56 @@ class Chunk:
         return f"{self.point:05d}-{self.index:05d}"
 
 
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = 0  # runs in progress in this process
+_GC_WAS_ON = True
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a run: a run makes little cyclic garbage, and the
+    collector's passes over a model's live objects cost 1-2% of it.
+
+    The collector is one switch for the whole process, and several threads may run chunks at
+    once (a LocalPool's thread, a Dask worker's threads), so the pauses are counted: the first
+    run in turns the collector off, the last one out restores what it was. A run that ends
+    while others go on collects the youngest generation, where the objects made during the
+    runs stay while the collector is off, so that runs overlapping without a break cannot hold
+    their dead models for ever."""
+    global _GC_PAUSES, _GC_WAS_ON
+    with _GC_LOCK:
+        if _GC_PAUSES == 0:
+            _GC_WAS_ON = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES -= 1
+            last = _GC_PAUSES == 0
+            if last and _GC_WAS_ON:
+                gc.enable()
+        if not last and _GC_WAS_ON:
+            gc.collect(0)
+
+
 def run_chunk(chunk: Chunk) -> dict[str, pa.Table] | None:
     """Run a chunk; a run that raises becomes a row of the failures table. Returns the tables,
     or writes them as part files when the chunk names a `parts_dir` (and returns None)."""
     rows, raw, fails = [], [], []
-    gc_on = gc.isenabled()
     for run, seed in zip(chunk.runs, chunk.seeds, strict=True):
         if stop_requested():  # on a LocalPool's thread, after Ctrl-C: drop the chunk
             raise Stopped(chunk.name)
-        # no cyclic garbage collection during a run (a run makes little cyclic garbage; the
-        # collector's passes over a model's live objects cost 1-2% of a run), one after it
-        gc.disable()
         try:
-            row, model_vars, events = simulate(chunk.scenario, run, seed, chunk.steps,
-                                               chunk.model_cls)
+            with _gc_paused():
+                row, model_vars, events = simulate(chunk.scenario, run, seed, chunk.steps,
+                                                   chunk.model_cls)
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
             fails.append({"point": chunk.point, "run": run, "seed": seed,
                           "error": f"{type(exc).__name__}: {exc}",
                           "traceback": traceback.format_exc()})
             continue
-        finally:
-            if gc_on:
-                gc.enable()
         rows.append(row)
         raw.append((run, model_vars, events))
     steps, events = _arrow_tables(chunk.scenario, raw)

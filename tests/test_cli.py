@@ -424,3 +424,44 @@ def test_the_command_line_imports_the_model_only_to_run_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT).stdout.splitlines()
     assert out == ["", "True"]  # none of them at first; Mesa once the model is asked for
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+def test_a_ctrl_c_before_the_runs_says_so(monkeypatch, capsys, tmp_path: Path) -> None:
+    """typer turns a KeyboardInterrupt into exit code 130 and prints nothing: the command
+    line says it was interrupted (the runs themselves say what they keep, see test_sweep)."""
+    import sim.cli
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.cli, "load", interrupted)
+    monkeypatch.delenv("NEGSIM_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "argv", ["negsim", "run", str(DUEL), "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as got:
+        sim.cli.main()
+    assert got.value.code == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_ctrl_c_while_the_command_line_imports_is_one_line(monkeypatch, capsys) -> None:
+    """The command line's imports (typer, rich, pydantic) take a moment; a Ctrl-C then printed
+    Python's traceback."""
+    import importlib.abc
+
+    import sim.__main__
+
+    class Interrupting(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "sim.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "sim.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as got:
+        sim.__main__.main()
+    assert got.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -7,9 +7,12 @@ Small on purpose: the symmetric duel, a few runs of a few weeks.
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -28,10 +31,11 @@ from sim.execution import (
     start_folder,
 )
 from sim.model import NegotiationModel
-from sim.pool import LocalPool, Stopped
+from sim.pool import LocalPool, Stopped, sigint_deferred
 from sim.runner import (
     ExecutionError,
     Interrupted,
+    _gc_paused,
     assemble,
     execute,
     make_chunks,
@@ -127,6 +131,104 @@ def test_the_local_pool_gives_a_task_to_its_thread_when_free_else_to_a_started_w
         # the thread's lane is free before its task's result is: the next task goes to it
         assert ex.submit(os.getpid).result(timeout=60) == os.getpid()
     assert sys.getswitchinterval() == switch  # restored
+
+
+def _sigint_state() -> tuple[bool, bool]:
+    """(blocked, ignored): SIGINT in this process's main thread, as the kernel has it."""
+    bits = {ln[:6]: int(ln.split()[1], 16) for ln in
+            Path(f"/proc/{os.getpid()}/status").read_text().splitlines()
+            if ln.startswith(("SigBlk", "SigIgn"))}
+    bit = 1 << (signal.SIGINT - 1)
+    return bool(bits["SigBlk"] & bit), bool(bits["SigIgn"] & bit)
+
+
+def _sigint_kept_out_at_start(queue) -> None:
+    queue.put(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+              or signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+
+
+def test_workers_start_with_ctrl_c_blocked_and_then_ignore_it():
+    """A terminal's Ctrl-C reaches every process of the group: a worker must not take it,
+    not even while it imports (it would print a traceback)."""
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.SimpleQueue()
+    with sigint_deferred():
+        p = ctx.Process(target=_sigint_kept_out_at_start, args=(q,))
+        p.start()
+    assert q.get() is True
+    p.join(30)
+    assert not signal.pthread_sigmask(signal.SIG_BLOCK, [])  # this thread: as before
+    gate = threading.Event()
+    with LocalPool(2) as ex:
+        busy = ex.submit(gate.wait, 60)  # the thread takes this; the next goes to the worker
+        assert ex.submit(_sigint_state).result(timeout=60) == (False, True)
+        gate.set()
+        busy.result(timeout=60)
+
+
+def test_a_ctrl_c_while_workers_are_spawned_is_not_lost():
+    """Ignoring SIGINT while the workers were spawned dropped a Ctrl-C of that moment (the
+    command then ran to its end); blocked, it arrives when the block ends, or at once through
+    another thread."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with sigint_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # an orphan's zombie is ended, whoever reaps it
+
+
+def test_a_worker_ends_when_its_parent_is_killed():
+    """A pool's idle worker waits on a queue whose writing end it holds too: after a kill -9
+    of its parent it waited for ever."""
+    code = (
+        "import os, threading\n"
+        "from sim.pool import LocalPool\n"
+        "ex = LocalPool(2)\n"
+        "ex.submit(threading.Event().wait, 120)\n"  # the thread: busy
+        "print(ex.submit(os.getpid).result(60), flush=True)\n"  # the worker, once started
+        "threading.Event().wait(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        assert _alive(worker)
+    finally:
+        parent.kill()
+        parent.wait(30)
+    t0 = time.time()
+    while _alive(worker):
+        assert time.time() - t0 < 30, "the worker outlived its parent"
+        time.sleep(0.05)
+
+
+def test_runs_overlapping_on_threads_leave_the_collector_as_it_was():
+    """The collector is off during a run; it is one switch for the process, and a run that
+    ends on one thread while another goes on must not leave it off for good."""
+    assert gc.isenabled()
+    a, b = _gc_paused(), _gc_paused()
+    a.__enter__()
+    b.__enter__()  # another thread's run starts: the collector is already off
+    a.__exit__(None, None, None)
+    assert not gc.isenabled()  # b still runs
+    b.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # off before: it stays off
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_no_task_waits_for_a_worker_that_is_still_starting():
