@@ -73,8 +73,10 @@ ScenarioArg = Annotated[Path, typer.Argument(
     help="Scenario TOML file, e.g. scenarios/libya_2019.toml.", show_default=False)]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="PATH=VALUE",
-    help="Override any scenario field; repeatable. Validated like the file. "
-         "Example: --set backers.turkey.capacity=0 --set model.weeks=52")]
+    help="Override any scenario field, or what a dated event sets or scales "
+         "(events.<date or index>.set.<field>); repeatable. Validated like the file. "
+         "Example: --set backers.turkey.capacity=0 --set model.weeks=52 "
+         "--set events.2020-01-02.scale.backers.turkey.capacity=1")]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", min=0, help="Master seed; run i uses SeedSequence(seed).spawn(runs)[i]. "
                           "Example: --seed 42")]

@@ -35,7 +35,7 @@ from sim.cli import (
     out,
     progress_bar,
 )
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.scenario import Scenario, load_scenario, parse_override, scenario_from_dict
 
 # The runner, the executors, the sweep designs and pandas (and through them Mesa) are imported
 # by the functions that use them: registering the command stays cheap, so `negsim --help` and
@@ -255,13 +255,11 @@ def sweep(
     """
     from sim.pool import chunk_size_for
     from sim.sweep import (
-        apply_overrides,
         event_overwrites,
         field_kind,
         is_spec_file,
         load_spec,
         make_design,
-        parse_set,
         parse_vary,
         point_scenarios,
         points_table,
@@ -284,7 +282,7 @@ def sweep(
     fixed = list(spec.set) if spec else []
     overrides = [f"{p}={json.dumps(v, default=str)}" for p, v in fixed]
     for s in set_ or []:
-        fixed.append(parse_set(s))
+        fixed.append(parse_override(s))
         overrides.append(s)
     varied: dict[str, Any] = dict(spec.vary) if spec else {}
     for v in vary or []:
@@ -295,8 +293,7 @@ def sweep(
     load_scenario(scenario_path)  # the file itself: not found, bad TOML, invalid fields
     text = scenario_path.read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    raw, pairs = apply_overrides(data, fixed)
-    base = scenario_from_dict(raw, pairs, source=str(scenario_path), text=text)
+    base = scenario_from_dict(data, fixed, source=str(scenario_path), text=text)
     varies = [parse_vary(p, s, field_kind(base, p)) for p, s in varied.items()]
     d = make_design(design_name, varies, samples_n, seed_n)
     scenarios = point_scenarios(data, fixed, d, source=str(scenario_path), text=text)

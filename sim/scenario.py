@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -634,13 +634,22 @@ def _expected(err: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- overrides
+#: A dotted field path: ``model.weeks``, ``backers.turkey.capacity``.
+FIELD_PATH = r"[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)+"
+#: What a dated event sets (or scales), by the event's date or index:
+#: ``events.2020-01-19.set.factions.gna.base_income``, ``events.3.scale.backers.uae.capacity``.
+EVENT_PATH = re.compile(rf"events\.(\d+|\d{{4}}-\d{{2}}-\d{{2}})\.(set|scale)\.({FIELD_PATH})")
+
+
 def parse_override(text: str) -> tuple[str, Any]:
-    """Parse ``PATH=VALUE``; VALUE is read as a TOML value, else as a bare string."""
+    """Parse ``PATH=VALUE``; VALUE is read as a TOML value, else as a bare string. PATH is a
+    field path, or an entry of a dated event (`EVENT_PATH`)."""
     if "=" not in text:
         raise ScenarioError("--set", [(text, None, "PATH=VALUE, e.g. backers.turkey.capacity=0")])
     path, raw = (s.strip() for s in text.split("=", 1))
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z0-9_]+)+", path):
-        raise ScenarioError("--set", [(path, None, "a dotted field path like model.weeks")])
+    if not (re.fullmatch(FIELD_PATH, path) or EVENT_PATH.fullmatch(path)):
+        raise ScenarioError("--set", [(path, None, "a dotted field path like model.weeks, or "
+                                                   "events.<date>.set.<field path>")])
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -648,8 +657,45 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
+def event_entry(events: Sequence[Mapping[str, Any]], path: str) -> tuple[int, str, str]:
+    """``events.<date or index>.<set|scale>.<field path>`` -> (event index, "set" or "scale",
+    the key in that event's table). ValueError (saying what was expected, as in
+    :class:`ScenarioError`) unless exactly one event has that entry."""
+    m = EVENT_PATH.fullmatch(path)
+    if m is None:
+        raise ValueError("events.<date or index>.<set|scale>.<field path>")
+    which, kind, key = m[1], m[2], m[3]
+    if "-" in which:
+        found = [i for i, e in enumerate(events)
+                 if str(e.get("date")) == which and key in (e.get(kind) or {})]
+        if len(found) != 1:
+            having = [f"{e.get('date')} (events.{i})" for i, e in enumerate(events)
+                      if key in (e.get(kind) or {})]
+            raise ValueError(f"one event of {which} with '{key}' in its {kind} table; found "
+                             f"{len(found)} (events with it: {', '.join(having) or 'none'})")
+        return found[0], kind, key
+    i = int(which)
+    if i >= len(events):
+        raise ValueError(f"an event index below {len(events)}; the scenario has {len(events)} "
+                         "events")
+    if key not in (events[i].get(kind) or {}):
+        raise ValueError(f"an event with '{key}' in its {kind} table; events.{i} "
+                         f"({events[i].get('date')}) has no '{key}' (it has: "
+                         f"{', '.join(events[i].get(kind) or {}) or 'none'})")
+    return i, kind, key
+
+
 def _apply_override(data: dict[str, Any], path: str, value: Any) -> str | None:
-    """Set a dotted path in the raw data; return an error message if the path does not exist."""
+    """Set a dotted path (or a dated event's entry) in the raw data; return an error message
+    if the path does not exist."""
+    if EVENT_PATH.fullmatch(path):
+        events = data.get("events") or []
+        try:
+            i, kind, key = event_entry(events, path)
+        except ValueError as exc:
+            return str(exc)
+        events[i][kind][key] = value
+        return None
     parts = path.split(".")
     node: Any = data
     for i, part in enumerate(parts[:-1]):

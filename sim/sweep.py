@@ -49,7 +49,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from sim.scenario import Scenario, ScenarioError, parse_override, scenario_from_dict
+from sim.scenario import (
+    EVENT_PATH,
+    FIELD_PATH,
+    Scenario,
+    ScenarioError,
+    parse_override,
+    scenario_from_dict,
+)
+from sim.scenario import event_entry as scenario_event_entry
 
 if TYPE_CHECKING:  # the runner and pandas load when chunks and tables are made: the command
     # line validates a sweep, opens its workers, and only then imports them
@@ -59,10 +67,8 @@ if TYPE_CHECKING:  # the runner and pandas load when chunks and tables are made:
 
 __all__ = [
     "DESIGNS",
-    "apply_overrides",
     "event_entry",
     "event_overwrites",
-    "parse_set",
     "Design",
     "SpecError",
     "SweepError",
@@ -84,9 +90,7 @@ REPO = Path(__file__).resolve().parents[1]
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _GRID = re.compile(rf"^\s*({_NUM})\s*:\s*({_NUM})\s*:\s*(\d+)\s*$")
 _RANGE = re.compile(rf"^\s*({_NUM})\s*\.\.\s*({_NUM})\s*$")
-_FIELD = r"[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)+"
-_EVENT = re.compile(rf"events\.(\d+|\d{{4}}-\d{{2}}-\d{{2}})\.(set|scale)\.({_FIELD})")
-_PATH = re.compile(rf"{_FIELD}|{_EVENT.pattern}")
+_PATH = re.compile(rf"{FIELD_PATH}|{EVENT_PATH.pattern}")
 
 
 class SweepError(Exception):
@@ -140,7 +144,7 @@ def _kind_of_value(v: Any) -> FieldKind:
 
 def field_kind(scenario: Scenario, path: str) -> FieldKind:
     """The type of the scenario field at a dotted path; SweepError if there is no such field."""
-    if _EVENT.fullmatch(path):
+    if EVENT_PATH.fullmatch(path):
         i, kind, key = event_entry(scenario.to_dict()["events"], path)
         return "float" if kind == "scale" else _kind_of_value(
             getattr(scenario.events[i], kind)[key])
@@ -178,52 +182,11 @@ def field_kind(scenario: Scenario, path: str) -> FieldKind:
 
 # ---------------------------------------------------------------------- event entries
 def event_entry(events: Sequence[Mapping[str, Any]], path: str) -> tuple[int, str, str]:
-    """``events.<date or index>.<set|scale>.<field path>`` -> (event index, "set" or "scale",
-    the key in that event's table); SweepError unless exactly one event has that entry."""
-    m = _EVENT.fullmatch(path)
-    assert m is not None
-    which, kind, key = m[1], m[2], m[3]
-    if "-" in which:
-        found = [i for i, e in enumerate(events)
-                 if str(e.get("date")) == which and key in (e.get(kind) or {})]
-        if len(found) != 1:
-            having = [f"{e.get('date')} (events.{i})" for i, e in enumerate(events)
-                      if key in (e.get(kind) or {})]
-            raise SweepError(
-                f"{path}: expected one event of {which} with '{key}' in its {kind} table; "
-                f"found {len(found)} (events with it: {', '.join(having) or 'none'})")
-        return found[0], kind, key
-    i = int(which)
-    if i >= len(events):
-        raise SweepError(f"{path}: the scenario has {len(events)} events (0 to "
-                         f"{len(events) - 1})")
-    if key not in (events[i].get(kind) or {}):
-        raise SweepError(f"{path}: events.{i} ({events[i].get('date')}) has no '{key}' in its "
-                         f"{kind} table (it has: {', '.join(events[i].get(kind) or {}) or 'none'})")
-    return i, kind, key
-
-
-def apply_overrides(data: Mapping[str, Any], pairs: Sequence[tuple[str, Any]],
-                    ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-    """Apply event-entry overrides to a copy of the raw scenario; return it and the others
-    (for :func:`sim.scenario.scenario_from_dict`)."""
-    out = json.loads(json.dumps(data, default=str))
-    rest = []
-    for path, value in pairs:
-        if _EVENT.fullmatch(path):
-            i, kind, key = event_entry(out.get("events", []), path)
-            out["events"][i][kind][key] = value
-        else:
-            rest.append((path, value))
-    return out, rest
-
-
-def parse_set(text: str) -> tuple[str, Any]:
-    """``PATH=VALUE`` as ``--set`` takes it, also for event entries."""
-    path, _, raw = text.partition("=")
-    if _EVENT.fullmatch(path.strip()):
-        return path.strip(), _value(raw.strip())
-    return parse_override(text)
+    """:func:`sim.scenario.event_entry`, its error a SweepError naming the path."""
+    try:
+        return scenario_event_entry(events, path)
+    except ValueError as exc:
+        raise SweepError(f"{path}: expected {exc}") from None
 
 
 def event_overwrites(scenario: Scenario, paths: Sequence[str]) -> dict[str, list[str]]:
@@ -469,8 +432,8 @@ def point_scenarios(data: Mapping[str, Any], fixed: Sequence[tuple[str, Any]], d
     out = []
     for i, pt in enumerate(design.points):
         try:
-            raw, pairs = apply_overrides(data, [*fixed, *pt.items()])
-            out.append(scenario_from_dict(raw, pairs, source=source, text=text))
+            out.append(scenario_from_dict(data, [*fixed, *pt.items()], source=source,
+                                          text=text))
         except ScenarioError as exc:
             vals = ", ".join(f"{k}={v!r}" for k, v in pt.items())
             probs = []

@@ -26,7 +26,7 @@ import sim.cli_sweep  # noqa: F401 - registers the command
 from sim.cli import app
 from sim.model import NegotiationModel
 from sim.runner import run_seeds
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioError, load_scenario
 from sim.sweep import (
     SpecError,
     SweepError,
@@ -164,7 +164,7 @@ def test_bad_vary_specs_are_refused_clearly(text, needle):
 
 
 def test_what_a_dated_event_sets_can_be_varied(tmp_path):
-    from sim.sweep import apply_overrides, event_entry, event_overwrites
+    from sim.sweep import event_entry, event_overwrites
 
     scn = SCN.model_copy(update={"events": ()})
     events = [{"date": "2020-03-02", "set": {"backers.west_patron.capacity": 9.0}},
@@ -176,16 +176,23 @@ def test_what_a_dated_event_sets_can_be_varied(tmp_path):
         event_entry(events, "events.2020-06-02.set.backers.west_patron.capacity")
     with pytest.raises(SweepError, match="has no 'backers.east_patron.capacity'"):
         event_entry(events, "events.1.set.backers.east_patron.capacity")
-    raw, rest = apply_overrides({"events": events}, [
-        ("events.2020-06-01.set.backers.west_patron.capacity", 5.0), ("model.weeks", 9)])
-    assert raw["events"][1]["set"] == {"backers.west_patron.capacity": 5.0}
-    assert rest == [("model.weeks", 9)] and events[1]["set"]["backers.west_patron.capacity"] == 3
     spec = tmp_path / "duel.toml"
     text = DUEL.read_text() + "".join(
         f'\n[[events]]\ndate = {e["date"]}\nset = {{ "backers.west_patron.capacity" = '
         f'{e["set"]["backers.west_patron.capacity"]} }}\n' for e in events)
     spec.write_text(text)
+    # --set takes an event's entry too (every command: it is the scenario's own override)
+    changed = load_scenario(spec, ["events.2020-06-01.set.backers.west_patron.capacity=5",
+                                   "events.0.set.backers.west_patron.capacity=8",
+                                   "backers.west_patron.capacity=4"])
+    assert [dict(e.set) for e in changed.events] == [
+        {"backers.west_patron.capacity": 8.0}, {"backers.west_patron.capacity": 5.0}]
+    assert changed.backers["west_patron"].capacity == 4
+    with pytest.raises(ScenarioError, match=r"--set events.2020-06-02.set.backers.west_patron."
+                                            r"capacity: expected one event of 2020-06-02"):
+        load_scenario(spec, ["events.2020-06-02.set.backers.west_patron.capacity=5"])
     scn = load_scenario(spec)
+    assert scn.events[1].set["backers.west_patron.capacity"] == 3.0
     assert event_overwrites(scn, ["backers.west_patron.capacity", "model.weeks"]) == {
         "backers.west_patron.capacity": ["2020-03-02 (events.0)", "2020-06-01 (events.1)"]}
     r = invoke(spec, "--vary", "events.2020-06-01.set.backers.west_patron.capacity=1,2",
