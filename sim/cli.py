@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import os
 import sys
 from pathlib import Path
@@ -201,14 +200,14 @@ def run(
     command that resumes. Example: negsim run scenarios/libya_2019.toml --runs 500 --jobs 2
     --set backers.turkey.capacity=0
     """
-    from sim.cli_sweep import local_pool
+    from sim.cli_sweep import chunks_to_run, local_pool
     from sim.pool import chunk_size_for
 
     scn = load(scenario, set_)
     jobs = jobs or available_cores()
     # a local pool's workers start now and import while this process does
     size = chunk_size_for(runs, jobs)
-    with local_pool(jobs, scheduler, math.ceil(runs / size)) as pool:
+    with local_pool(jobs, scheduler, chunks_to_run(1, runs, size, out_dir, resume)) as pool:
         _run(scn, scenario, runs, seed, jobs, steps, set_, out_dir, scheduler, resume, quiet,
              size, pool)
 

@@ -109,6 +109,21 @@ def executor_for(jobs: int, scheduler: str | None, pool: Executor | None = None,
         yield ex
 
 
+def chunks_to_run(points: int, runs: int, size: int, out_dir: Path | None,
+                  resume: bool) -> int:
+    """How many chunks of runs the command will run (to size the local pool): all of them,
+    or on a resume those the folder has not finished, in the chunk size its manifest says."""
+    tasks = points * math.ceil(runs / size)
+    if not resume or out_dir is None:
+        return tasks
+    try:
+        size = int(json.loads((out_dir / "manifest.json").read_text())["chunk_size"])
+        done = sum(1 for _ in (out_dir / "parts").glob("done-*"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return tasks  # the resume itself says what is wrong with the folder
+    return max(points * math.ceil(runs / max(size, 1)) - done, 1)
+
+
 @contextlib.contextmanager
 def local_pool(jobs: int, scheduler: str | None, tasks: int) -> Iterator[Executor | None]:
     """The local pool for ``--jobs`` (None with a --scheduler, or for one lane), opened as soon
@@ -307,7 +322,8 @@ def sweep(
     total = len(scenarios) * runs_n
     size = chunk_size or chunk_size_for(total, jobs)
     # ---- a local pool's workers start now and import while this process does
-    with local_pool(jobs, scheduler, len(scenarios) * math.ceil(runs_n / size)) as pool:
+    tasks = chunks_to_run(len(scenarios), runs_n, size, out_dir, resume)
+    with local_pool(jobs, scheduler, tasks) as pool:
         from sim.execution import finish_folder
         from sim.results import make_manifest
         from sim.runner import (

@@ -453,3 +453,20 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
     ref = pd.read_parquet(reference / "runs.parquet")
     keep = ~(ref["point"].isin([2, 3]) & (ref["run"] == 2))
     pd.testing.assert_frame_equal(runs, ref[keep].reset_index(drop=True))
+
+
+def test_a_resume_sizes_the_pool_by_the_chunks_left(tmp_path):
+    """A resume with one chunk left needs no worker (each spends seconds importing)."""
+    from sim.cli_sweep import chunks_to_run
+
+    folder = tmp_path / "o"
+    assert chunks_to_run(3, 10, 3, folder, resume=False) == 3 * 4
+    assert chunks_to_run(3, 10, 3, folder, resume=True) == 3 * 4  # no folder: the resume says
+    (folder / "parts").mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"chunk_size": 5}))  # then: 2 a point
+    for name in ("00000-00000", "00000-00001", "00001-00000", "00002-00001"):
+        (folder / "parts" / f"done-{name}").touch()
+    assert chunks_to_run(3, 10, 3, folder, resume=True) == 2
+    (folder / "parts" / "done-00001-00001").touch()
+    (folder / "parts" / "done-00002-00000").touch()
+    assert chunks_to_run(3, 10, 3, folder, resume=True) == 1  # all done: assembly only
