@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sim tests benchmarks
+	$(VENV)/bin/ruff check sim tests benchmarks experiments
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench.py
