@@ -8,8 +8,8 @@ command line (``sim.cli``).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (not imported from typing: `negsim` starts here, as light as it can)
 if TYPE_CHECKING:
     from sim.model import NegotiationModel
     from sim.runner import Results, run_replicates, run_seeds

@@ -117,11 +117,16 @@ def chunks_to_run(points: int, runs: int, size: int, out_dir: Path | None,
     if not resume or out_dir is None:
         return tasks
     try:
-        size = int(json.loads((out_dir / "manifest.json").read_text())["chunk_size"])
+        manifest = json.loads((out_dir / "manifest.json").read_text())
+        if manifest.get("complete"):
+            return 1  # nothing to run: the summary only
+        size = int(manifest["chunk_size"])
+        # the part files' done markers (`sim.runner.done_chunks`; not imported here: the
+        # pool opens before the runner is imported)
         done = sum(1 for _ in (out_dir / "parts").glob("done-*"))
-    except (OSError, ValueError, KeyError, TypeError):
-        return tasks  # the resume itself says what is wrong with the folder
-    return max(points * math.ceil(runs / max(size, 1)) - done, 1)
+        return max(points * math.ceil(runs / max(size, 1)) - done, 1)
+    except Exception:  # noqa: BLE001 - whatever is wrong, the resume itself says it
+        return tasks
 
 
 @contextlib.contextmanager

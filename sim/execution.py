@@ -101,6 +101,11 @@ def open_executor(jobs: int = 1, scheduler: str | None = None,
         raise ExecutionSetupError(
             f"--scheduler {scheduler}: could not connect to a Dask scheduler there ({exc}); "
             "expected 'local' or an address like tcp://10.0.0.5:8786") from None
+    except BaseException:  # a Ctrl-C (raised when the cluster's workers have started)
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close()
+        raise
     try:
         # pure=False: chunks are distinct work, not something to deduplicate by hashing
         yield client.get_executor(pure=False)

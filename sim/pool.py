@@ -51,26 +51,40 @@ def stop_requested() -> bool:
 
 @contextlib.contextmanager
 def sigint_deferred() -> Iterator[None]:
-    """Block SIGINT in this thread while it starts child processes.
+    """Hold a Ctrl-C back while this thread starts child processes; act on it afterwards.
 
     A terminal's Ctrl-C reaches the whole process group, and only the parent should act on
     it: a worker hit while it imports would print a traceback. A blocked signal mask is
-    inherited across fork and exec, so the children start with SIGINT blocked (a worker's
-    initializer then ignores it; a Dask worker keeps it blocked). This process loses nothing:
-    a Ctrl-C that arrives meanwhile is taken by another of its threads or, if none can, waits
-    until the block ends. (Ignoring SIGINT here instead, as before, dropped such a Ctrl-C: a
-    run went on to the end.) Threads started inside the block keep SIGINT blocked, which is
-    what the threads that spawn Dask's workers need."""
+    inherited across fork and exec, so SIGINT is blocked in this thread while it spawns: the
+    children start with it blocked (a worker's initializer then ignores it; a Dask worker keeps
+    it blocked). Threads started inside the block keep it blocked too, which is what the
+    threads that spawn Dask's workers need.
+
+    In this process, other threads may still take the signal, and Python would then raise
+    KeyboardInterrupt in the main thread at once, in the middle of a spawn (a worker left out
+    of its pool's list, a cluster half built). So on the main thread a handler records the
+    Ctrl-C instead, and it is raised again, to the handler there was, when the block ends: the
+    code that started the children can then stop them. (Ignoring SIGINT here, as before,
+    dropped such a Ctrl-C, and the run went on to its end.)"""
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
         return
     # The resource tracker's first start unblocks SIGINT in the calling thread: start it first.
     resource_tracker.ensure_running()
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # (a handler set outside Python cannot be put back: then the mask alone)
+    main = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is not None)
+    caught: list[int] = []
+    old_handler = signal.signal(signal.SIGINT, lambda n, _f: caught.append(n)) if main else None
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # a pending Ctrl-C: recorded now
+        if main:
+            signal.signal(signal.SIGINT, old_handler)
+            if caught:
+                signal.raise_signal(signal.SIGINT)
 
 
 def _worker_start(started) -> None:

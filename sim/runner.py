@@ -320,27 +320,26 @@ def _gc_paused() -> Iterator[None]:
     collector's passes over a model's live objects cost 1-2% of it.
 
     The collector is one switch for the whole process, and several threads may run chunks at
-    once (a LocalPool's thread, a Dask worker's threads), so the pauses are counted: the first
-    run in turns the collector off, the last one out restores what it was. A run that ends
-    while others go on collects the youngest generation, where the objects made during the
-    runs stay while the collector is off, so that runs overlapping without a break cannot hold
-    their dead models for ever."""
+    once (a LocalPool's thread, a Dask worker's threads). So the pause holds only while one
+    run is in progress: the first run in turns the collector off, a second that overlaps it
+    turns it back on (runs back to back on several threads would otherwise keep it off for
+    good, and every finished model, a web of cycles, would stay in memory), and the last one
+    out leaves it as it found it."""
     global _GC_PAUSES, _GC_WAS_ON
     with _GC_LOCK:
         if _GC_PAUSES == 0:
             _GC_WAS_ON = gc.isenabled()
             gc.disable()
+        elif _GC_WAS_ON:
+            gc.enable()
         _GC_PAUSES += 1
     try:
         yield
     finally:
         with _GC_LOCK:
             _GC_PAUSES -= 1
-            last = _GC_PAUSES == 0
-            if last and _GC_WAS_ON:
+            if _GC_PAUSES == 0 and _GC_WAS_ON:
                 gc.enable()
-        if not last and _GC_WAS_ON:
-            gc.collect(0)
 
 
 def run_chunk(chunk: Chunk) -> dict[str, pa.Table] | None:

@@ -657,20 +657,30 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
-def event_entry(events: Sequence[Mapping[str, Any]], path: str) -> tuple[int, str, str]:
+def event_entry(events: Any, path: str) -> tuple[int, str, str]:
     """``events.<date or index>.<set|scale>.<field path>`` -> (event index, "set" or "scale",
     the key in that event's table). ValueError (saying what was expected, as in
-    :class:`ScenarioError`) unless exactly one event has that entry."""
+    :class:`ScenarioError`) unless exactly one event has that entry; events that are not
+    tables, or whose set or scale is not a table, have none (validation says what is wrong
+    with them)."""
     m = EVENT_PATH.fullmatch(path)
     if m is None:
         raise ValueError("events.<date or index>.<set|scale>.<field path>")
+    if not isinstance(events, Sequence) or isinstance(events, str):
+        raise ValueError("a list of [[events]] tables in the scenario")
     which, kind, key = m[1], m[2], m[3]
+
+    def table(e: Any) -> Mapping[str, Any]:
+        t = e.get(kind) if isinstance(e, Mapping) else None
+        return t if isinstance(t, Mapping) else {}
+
+    def date(e: Any) -> str:
+        return str(e.get("date")) if isinstance(e, Mapping) else "?"
+
     if "-" in which:
-        found = [i for i, e in enumerate(events)
-                 if str(e.get("date")) == which and key in (e.get(kind) or {})]
+        found = [i for i, e in enumerate(events) if date(e) == which and key in table(e)]
         if len(found) != 1:
-            having = [f"{e.get('date')} (events.{i})" for i, e in enumerate(events)
-                      if key in (e.get(kind) or {})]
+            having = [f"{date(e)} (events.{i})" for i, e in enumerate(events) if key in table(e)]
             raise ValueError(f"one event of {which} with '{key}' in its {kind} table; found "
                              f"{len(found)} (events with it: {', '.join(having) or 'none'})")
         return found[0], kind, key
@@ -678,23 +688,27 @@ def event_entry(events: Sequence[Mapping[str, Any]], path: str) -> tuple[int, st
     if i >= len(events):
         raise ValueError(f"an event index below {len(events)}; the scenario has {len(events)} "
                          "events")
-    if key not in (events[i].get(kind) or {}):
+    if key not in table(events[i]):
         raise ValueError(f"an event with '{key}' in its {kind} table; events.{i} "
-                         f"({events[i].get('date')}) has no '{key}' (it has: "
-                         f"{', '.join(events[i].get(kind) or {}) or 'none'})")
+                         f"({date(events[i])}) has no '{key}' (it has: "
+                         f"{', '.join(table(events[i])) or 'none'})")
     return i, kind, key
+
+
+def _event_field(i: int, kind: str, key: str) -> str:
+    """An event entry's path as validation errors name it."""
+    return f"events[{i}].{kind}.{key}"
 
 
 def _apply_override(data: dict[str, Any], path: str, value: Any) -> str | None:
     """Set a dotted path (or a dated event's entry) in the raw data; return an error message
     if the path does not exist."""
     if EVENT_PATH.fullmatch(path):
-        events = data.get("events") or []
         try:
-            i, kind, key = event_entry(events, path)
+            i, kind, key = event_entry(data.get("events", []), path)
         except ValueError as exc:
             return str(exc)
-        events[i][kind][key] = value
+        data["events"][i][kind][key] = value
         return None
     parts = path.split(".")
     node: Any = data
@@ -737,6 +751,9 @@ def scenario_from_dict(
     if problems:
         raise ScenarioError(source, problems)
     override_paths = {p for p, _ in overrides}
+    for p, _ in overrides:  # an event's entry, as validation names it
+        if EVENT_PATH.fullmatch(p):
+            override_paths.add(_event_field(*event_entry(data["events"], p)))
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:

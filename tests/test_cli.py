@@ -185,6 +185,37 @@ def test_bad_override(tmp_path: Path, command: str, override: str, needle: str) 
     assert "line " not in out  # the file is fine: no file line to blame
 
 
+_WITH_EVENT = event("date = 2020-02-03", 'set = { "backers.west_patron.capacity" = 2.0 }')
+BAD_EVENT_SETS = [
+    pytest.param(_WITH_EVENT, "events.0.set.backers.west_patron.capacity=-5",
+                 ["events[0].set.backers.west_patron.capacity (from --set)",
+                  "greater than or equal to 0"], id="bad-value"),
+    pytest.param(_WITH_EVENT, "events.2020-02-04.set.backers.west_patron.capacity=1",
+                 ["one event of 2020-02-04", "found 0", "2020-02-03 (events.0)"],
+                 id="no-such-date"),
+    pytest.param(_WITH_EVENT, "events.1.scale.backers.west_patron.capacity=1",
+                 ["an event index below 1"], id="no-such-index"),
+    pytest.param(event("date = 2020-02-03", 'set = "backers.west_patron.capacity"'),
+                 "events.0.set.backers.west_patron.capacity=1",
+                 ["has no 'backers.west_patron.capacity'"], id="set-not-a-table"),
+    pytest.param(BASE + "\n[events]\nfoo = 1\n", "events.0.set.backers.west_patron.capacity=1",
+                 ["a list of [[events]] tables"], id="events-not-a-list"),
+]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+@pytest.mark.parametrize(("text", "override", "needles"), BAD_EVENT_SETS)
+def test_bad_event_override(tmp_path: Path, command: str, text: str, override: str,
+                            needles: list[str]) -> None:
+    """What a dated event sets can be overridden too; a bad one is named like any other, and
+    a malformed events table is an error message, not a traceback."""
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    out = assert_bad_input(run_bad(command, path, tmp_path / "out", "--set", override),
+                           "--set", *needles)
+    assert "line " not in out  # the value came from the command line, not from the file
+
+
 def test_valid_override_is_applied_and_recorded(tmp_path: Path) -> None:
     out_dir = tmp_path / "short"
     result = invoke("run", DUEL, "--runs", "2", "--quiet", "--out", out_dir,

@@ -152,12 +152,13 @@ def test_workers_start_with_ctrl_c_blocked_and_then_ignore_it():
     not even while it imports (it would print a traceback)."""
     ctx = multiprocessing.get_context("spawn")
     q = ctx.SimpleQueue()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     with sigint_deferred():
         p = ctx.Process(target=_sigint_kept_out_at_start, args=(q,))
         p.start()
     assert q.get() is True
     p.join(30)
-    assert not signal.pthread_sigmask(signal.SIG_BLOCK, [])  # this thread: as before
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask  # this thread: as before
     gate = threading.Event()
     with LocalPool(2) as ex:
         busy = ex.submit(gate.wait, 60)  # the thread takes this; the next goes to the worker
@@ -166,18 +167,29 @@ def test_workers_start_with_ctrl_c_blocked_and_then_ignore_it():
         busy.result(timeout=60)
 
 
-def test_a_ctrl_c_while_workers_are_spawned_is_not_lost():
+def test_a_ctrl_c_while_workers_are_spawned_is_held_back_to_the_end_and_not_lost():
     """Ignoring SIGINT while the workers were spawned dropped a Ctrl-C of that moment (the
-    command then ran to its end); blocked, it arrives when the block ends, or at once through
-    another thread."""
+    command then ran to its end). Blocking it in the spawning thread is not enough either:
+    another thread takes it and Python raises KeyboardInterrupt in the middle of the spawn,
+    leaving a worker out of its pool. It must come once the block is done."""
+    other = threading.Thread(target=time.sleep, args=(3,), daemon=True)  # SIGINT unblocked
+    other.start()
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finished = []
     try:
         with pytest.raises(KeyboardInterrupt):
             with sigint_deferred():
                 os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(5)
+                for _ in range(200):  # the spawn goes on...
+                    time.sleep(0.001)
+                finished.append(True)  # ...to its end
+            time.sleep(5)  # (not reached)
+        assert finished
     finally:
         signal.signal(signal.SIGINT, old)
+    assert signal.getsignal(signal.SIGINT) is old
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
 
 
 def _alive(pid: int) -> bool:
@@ -212,15 +224,21 @@ def test_a_worker_ends_when_its_parent_is_killed():
 
 
 def test_runs_overlapping_on_threads_leave_the_collector_as_it_was():
-    """The collector is off during a run; it is one switch for the process, and a run that
-    ends on one thread while another goes on must not leave it off for good."""
+    """The collector is off during a run. It is one switch for the process: a run that ends
+    on one thread while another goes on must not leave it off for good, and runs overlapping
+    back to back on several threads must not keep it off (their dead models piled up)."""
     assert gc.isenabled()
     a, b = _gc_paused(), _gc_paused()
     a.__enter__()
-    b.__enter__()  # another thread's run starts: the collector is already off
+    assert not gc.isenabled()  # one run: paused
+    b.__enter__()  # another thread's run starts while it goes on: collect as usual
+    assert gc.isenabled()
     a.__exit__(None, None, None)
-    assert not gc.isenabled()  # b still runs
+    assert gc.isenabled()
     b.__exit__(None, None, None)
+    assert gc.isenabled()
+    with _gc_paused():  # alone again: paused
+        assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()  # off before: it stays off
     try:

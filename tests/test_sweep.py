@@ -470,3 +470,8 @@ def test_a_resume_sizes_the_pool_by_the_chunks_left(tmp_path):
     (folder / "parts" / "done-00001-00001").touch()
     (folder / "parts" / "done-00002-00000").touch()
     assert chunks_to_run(3, 10, 3, folder, resume=True) == 1  # all done: assembly only
+    (folder / "manifest.json").write_text(json.dumps({"chunk_size": 5, "complete": True}))
+    assert chunks_to_run(3, 10, 3, folder, resume=True) == 1  # complete (no parts left)
+    for bad in ('{"chunk_size": 1e400}', '{"chunk_size": "x"}', "[]", "{"):
+        (folder / "manifest.json").write_text(bad)  # the resume refuses it, clearly
+        assert chunks_to_run(3, 10, 3, folder, resume=True) == 12
