@@ -344,6 +344,7 @@ class LocalPool(Executor):
                 with self._lock:
                     busy = self._on_workers > 0
                 procs = list(self._processes.values())  # shutdown forgets them
+                _keep_until_done(self._procs)
                 self._procs.shutdown(wait=wait and busy, cancel_futures=cancel_futures)
                 if not busy:
                     _end(procs)
@@ -364,6 +365,25 @@ class LocalPool(Executor):
         procs = list(self._processes.values())
         self.shutdown(wait=False, cancel_futures=True)
         _end(procs)
+
+
+#: Closed process pools, kept until their manager thread has ended. In Python 3.12.1 (fixed
+#: in later releases) a ProcessPoolExecutor whose last reference goes in its own manager
+#: thread, while that thread clears a broken pool's work items under the pool's shutdown
+#: lock, deadlocks: its weakref callback takes that lock again, and the interpreter hangs at
+#: exit joining the thread. A LocalPool closed and dropped while a task was on a worker is
+#: such a last reference (the work item's future holds the pool through its done callback),
+#: and ending the workers is what breaks the pool. Seen once in CI, after every test passed.
+_KEPT: list[tuple[ProcessPoolExecutor, threading.Thread | None]] = []
+_KEPT_LOCK = threading.Lock()
+
+
+def _keep_until_done(executor: ProcessPoolExecutor) -> None:
+    manager = getattr(executor, "_executor_manager_thread", None)  # shutdown forgets it
+    with _KEPT_LOCK:
+        _KEPT[:] = [(e, t) for e, t in _KEPT if t is not None and t.is_alive()]
+        if manager is not None and manager.is_alive():
+            _KEPT.append((executor, manager))
 
 
 def _broken_pool(exc: BaseException | None) -> bool:
