@@ -29,6 +29,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
 
 __all__ = ["LocalPool", "Stopped", "chunk_size_for", "default_executor", "sigint_deferred",
@@ -269,7 +270,7 @@ class LocalPool(Executor):
             f.set_exception(Stopped("cancelled at shutdown"))
             return
         exc = inner.exception()
-        self._free("worker", broken=exc if _broken_pool(exc) else None)
+        self._free("worker", broken=exc if isinstance(exc, BrokenProcessPool) else None)
         self._dispatch()
         if exc is not None:
             f.set_exception(exc)
@@ -374,22 +375,16 @@ class LocalPool(Executor):
 #: exit joining the thread. A LocalPool closed and dropped while a task was on a worker is
 #: such a last reference (the work item's future holds the pool through its done callback),
 #: and ending the workers is what breaks the pool. Seen once in CI, after every test passed.
-_KEPT: list[tuple[ProcessPoolExecutor, threading.Thread | None]] = []
+_KEPT: list[tuple[ProcessPoolExecutor, threading.Thread]] = []
 _KEPT_LOCK = threading.Lock()
 
 
 def _keep_until_done(executor: ProcessPoolExecutor) -> None:
     manager = getattr(executor, "_executor_manager_thread", None)  # shutdown forgets it
     with _KEPT_LOCK:
-        _KEPT[:] = [(e, t) for e, t in _KEPT if t is not None and t.is_alive()]
+        _KEPT[:] = [(e, t) for e, t in _KEPT if t.is_alive()]
         if manager is not None and manager.is_alive():
             _KEPT.append((executor, manager))
-
-
-def _broken_pool(exc: BaseException | None) -> bool:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return isinstance(exc, BrokenProcessPool)
 
 
 def _end(procs) -> None:
