@@ -161,8 +161,29 @@ def check(
                   f"{len(scn.backers)} backers, {len(scn.mediators)} mediators, "
                   f"{len(scn.sites)} sites, {len(scn.events)} events, "
                   f"{scn.model.weeks} weeks from {scn.model.start_date}")
+        _print_overrides(f, scn)
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_overrides(path: Path, scn: Scenario) -> None:
+    """List the behavioural defaults a scenario overrides, with the reason its file gives."""
+    from sim.scenario import behaviour_overrides, override_reason
+
+    found = behaviour_overrides(scn)
+    if not found:
+        out.print("  behaviour: the library's defaults, no overrides")
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    out.print(f"  behavioural overrides ({len(found)}):")
+    for fpath, value, default in found:
+        reason = override_reason(text, fpath) or "[yellow]no reason given[/]"
+        out.print(f"    {_escape(fpath)} = {value!r} (default {default!r}): "
+                  + (reason if reason.startswith("[yellow]") else _escape(reason)),
+                  soft_wrap=True)
 
 
 # ---------------------------------------------------------------------- run
@@ -344,7 +365,12 @@ def fields(
     table: Annotated[str | None, typer.Argument(
         help="model, factions, backers, mediators, sites or events (default: all).")] = None,
 ) -> None:
-    """List every scenario field with its default, unit, allowed range and meaning.
+    """List every scenario field with its kind, default, unit, allowed range and meaning.
+
+    Kinds: a [bold]fact[/] is stated by the scenario (actors, forces, capacities, the map,
+    events); a [bold]behaviour[/] has one library default calibrated on several wars, which a
+    scenario overrides only with a case-specific reason (negsim check lists such overrides); a
+    [bold]setting[/] says how a run is set up and classified.
 
     Example: negsim fields backers
     """
@@ -363,14 +389,14 @@ def fields(
         title = ("[model]" if name == "model" else "[[events]]" if name == "events"
                  else "[events.initiative]" if name == "initiative" else f"[{name}.<name>]")
         t = Table(title=_escape(title), title_justify="left")
-        for c in ("field", "default", "unit", "range", "meaning"):
+        for c in ("field", "kind", "default", "unit", "range", "meaning"):
             t.add_column(c, overflow="fold")
         for fname, f in cls.model_fields.items():
             default = "required" if f.is_required() else repr(f.default)
-            unit = (f.json_schema_extra or {}).get("unit", "") if isinstance(
-                f.json_schema_extra, dict) else ""
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
             rng = _range(f)
-            t.add_row(fname, default, unit, rng, f.description or "")
+            t.add_row(fname, extra.get("kind", "fact"), default, extra.get("unit", ""), rng,
+                      f.description or "")
         out.print(t)
 
 

@@ -18,14 +18,16 @@ from types import MappingProxyType, SimpleNamespace
 
 import mesa
 import networkx as nx
+from mesa.agentset import AgentSet
 from mesa.discrete_space import Network
 
-from sim.agents import Backer, Faction, Mediator
+from sim.agents import Attack, Backer, Faction, Mediator
 from sim.negotiation import (
     Answer,
     Decision,
     FactionView,
     Proposal,
+    agreement_strength,
     front_gain,
     value_of_fighting,
 )
@@ -34,6 +36,9 @@ from sim.scenario import Scenario
 __all__ = ["EVENT_COLUMNS", "NegotiationModel"]
 
 _P_MAX = 1 - 1e-6
+#: A backer's weekly support rising past this factor of last week's (+0.5) is logged as an
+#: escalation (a reporting threshold: it changes no decision).
+_ESCALATION_LOG = 1.25
 
 
 def _clip(belief: float) -> float:
@@ -92,6 +97,10 @@ class NegotiationModel(mesa.Model):
         self.mediators: dict[str, Mediator] = {
             k: self.mediator_class(self, k, m) for k, m in scenario.mediators.items()
         }
+        #: the agents by kind, as Mesa AgentSets (in scenario order)
+        self.faction_agents = AgentSet(self.factions.values(), random=self.random)
+        self.backer_agents = AgentSet(self.backers.values(), random=self.random)
+        self.mediator_agents = AgentSet(self.mediators.values(), random=self.random)
         self.armed = [k for k, f in self.factions.items() if f.armed]
         self.blocs = list(dict.fromkeys(self.factions[k].bloc for k in self.armed))
         self.bloc_of = {k: f.bloc for k, f in self.factions.items()}
@@ -122,6 +131,15 @@ class NegotiationModel(mesa.Model):
         self._refresh_shares()
         for b in self.blocs:
             self.share_history[b].append(self._bshare[b])
+        for f in self.factions.values():
+            if scenario.factions[f.key].min_share is None:
+                # by default it aims at what its bloc holds at the start, plus its claims
+                claimed = sum(self.site_value(s) for s in f.claims
+                              if self.site_bloc(s) != f.bloc)
+                f.aim = min(self._bshare[f.bloc] + claimed, 1.0)
+
+        self._place_agents()
+        self._moved = False  # control changed this week: agents may change seats
 
         # ---- data
         self.datacollector = _Collector(model_reporters=self.model_reporters(),
@@ -140,15 +158,50 @@ class NegotiationModel(mesa.Model):
             reporters[f"belief_{k}"] = lambda m, k=k: m.factions[k].belief
         for k in self.backers:
             reporters[f"support_{k}"] = lambda m, k=k: m.backers[k].support
+        for k, b in self.backers.items():
+            if b.p.troops > 0 or b.p.fighters > 0:
+                reporters[f"deployed_{k}"] = lambda m, k=k: m.deployed(k)
         return reporters
+
+    def deployed(self, backer: str) -> float:
+        """A backer's forces on its client's fronts: its deployed troops and its fighters."""
+        c = self.factions[self.backers[backer].client]
+        return c.deployed.get(backer, 0.0) + c.foreign.get(backer, 0.0)
 
     @functools.cached_property
     def space(self) -> Network:
         """The sites as a Mesa Network (cells keyed by site, laid out by longitude and latitude
-        when every site has them). Built on first use: the model's own loops read the same
-        graph through `edges` and `neigh`."""
+        when every site has them). Factions stand on their seat (see `seat`), backers beside
+        their client; the model's own loops read the same graph through `edges` and `neigh`."""
         c = self._compiled
         return Network(c.graph.copy(), random=self.random, layout=c.layout)
+
+    def seat(self, faction: Faction) -> str:
+        """Where a faction stands on the map: its capital while its bloc holds it, else the
+        most valuable site its bloc holds (its own first); a bloc with no site keeps the
+        last."""
+        if not faction.armed:  # a political wing stands with its bloc's first armed faction
+            return self.seat(self.factions[self._bloc_armed[faction.bloc][0]])
+        cap = faction.p.capital
+        if cap is not None and self.site_bloc(cap) == faction.bloc:
+            return cap
+        best, key = None, None
+        for i, c in enumerate(self.ctrl):
+            if self.bloc_of[c] != faction.bloc:
+                continue
+            k = (c == faction.key, self.site_p[i].value, -i)
+            if key is None or k > key:
+                best, key = self.site_keys[i], k
+        return best if best is not None else faction.cell.coordinate
+
+    def _place_agents(self) -> None:
+        """Stand each faction on its seat and each backer on its client's (Mesa's space
+        tools, and `negsim viz`, see them there)."""
+        space = self.space
+        for f in self.factions.values():
+            f.cell = space[self.seat(f)]
+        for b in self.backers.values():
+            b.cell = self.factions[b.client].cell
 
     def params_of(self, spec) -> SimpleNamespace:
         """A mutable copy of a scenario table's parameters, for an agent: dated events change
@@ -204,6 +257,7 @@ class NegotiationModel(mesa.Model):
         return h[-1] - h[i if i > 0 else 0]
 
     def _refresh_shares(self) -> None:
+        self._moved = True
         vals = [p.value for p in self.site_p]
         self.total_value = sum(vals) or 1.0
         fs: dict[str, float] = {}
@@ -283,10 +337,13 @@ class NegotiationModel(mesa.Model):
             faction=key, bloc=bloc, share=self._bshare[bloc], momentum=self.momentum(bloc),
             belief=f.belief, targets=targets, threats=threats,
             war_cost=p.war_cost + p.casualty_aversion * self._bloc_loss_rate(bloc),
-            audience_cost=p.audience_cost, min_share=f.aim, discount=p.discount,
+            audience_cost=p.audience_cost, aim=f.aim, discount=p.discount,
             horizon=mp.horizon, political_value=mp.political_value,
-            withdrawal_value=mp.withdrawal_value, pressure=pressure, hazard=topo.hazard,
-            foreign_own=foreign_own, foreign_rival=foreign_rival, site_values=topo.site_values,
+            withdrawal_value=mp.withdrawal_value, aim_weight=mp.aim_weight, pressure=pressure,
+            hazard=topo.hazard, foreign_own=foreign_own, foreign_rival=foreign_rival,
+            effective=self._bloc_eff()[bloc], enforcement=mp.enforcement,
+            separation_strength=mp.separation_strength,
+            withdrawal_strength=mp.withdrawal_strength, site_values=topo.site_values,
         )
 
     @staticmethod
@@ -328,11 +385,11 @@ class NegotiationModel(mesa.Model):
         return got
 
     def _foreign_shares(self) -> dict[str, tuple[float, float]]:
-        """Per bloc: the shares of its own and of its rivals' effective strength that are
-        foreign fighters."""
+        """Per bloc: the shares of its own and of its rivals' forces that are foreign (fighters
+        and backers' deployed troops)."""
         got = self._cache.get("foreign")
         if got is None:
-            per = [(self.bloc_of[k], sum(f.foreign.values()), f.effective)
+            per = [(self.bloc_of[k], f.forces - f.strength, f.forces)
                    for k in self.armed for f in (self.factions[k],)]
             got = self._cache["foreign"] = {}
             for b in self.blocs:
@@ -370,21 +427,35 @@ class NegotiationModel(mesa.Model):
 
     # ================================================================== step
     def step(self) -> None:
-        step = self.step_no
+        """One week: the schedule. Agents decide in each phase (their methods); the model
+        orders the phases, applies what they decide and records it."""
+        week = self.step_no
         self._invalidate()
-        self._events(step)
-        self._support(step)
+        self._events(week)  # 1. dated facts change parameters; initiatives are tabled
+        self._support(week)  # 2. backers decide support and commit their own forces
         self._invalidate()
-        self._preferences()
-        self._diplomacy(step)
+        self._preferences()  # backers' wish for a ceasefire, from their clients' prospects
+        self._diplomacy(week)  # 3. aims adapt; mediators and factions propose; all answer
         if self.status == "war":
-            self._fighting(step)
+            self._fighting(week)  # 4. factions plan attacks; battles
         else:
-            self._ceasefire_life(step)
+            self._ceasefire_life(week)  # 4'. defection tests and spoilers' incidents
         self._invalidate()
-        self._learning()
-        self._check_end(step)
+        self._learning()  # 5. beliefs from the week's battles
+        self._check_end(week)  # 6. victory or the end of the run
+        if self._moved:
+            self._reseat()
         self.datacollector.collect(self)
+
+    def _reseat(self) -> None:
+        space = self.space
+        for f in self.factions.values():
+            seat = self.seat(f)
+            if f.cell.coordinate != seat:
+                f.cell = space[seat]
+                for b in self.backers_of[f.key]:
+                    b.cell = f.cell
+        self._moved = False
 
     def run(self) -> None:
         """Run to the end of the scenario (or an earlier victory)."""
@@ -423,28 +494,21 @@ class NegotiationModel(mesa.Model):
 
     # ------------------------------------------------------------------ 2. support
     def _support(self, step: int) -> None:
+        """Backers decide simultaneously, from last week's levels: their support (Richardson
+        response, client's distress, red lines) and whether their own forces are committed;
+        then support is transferred (arms with their lag, fighters at once, money as income)
+        and their troops and air power move."""
         if not self.backers:
             return
-        bloc_of, backers = self.bloc_of, self.backers.values()
-        # per bloc: the rival backers' support, and distress (losing ground, outgunned)
+        bloc_of, backers = self.bloc_of, list(self.backers.values())
         given = {x: 0.0 for x in self.blocs}
         for o in backers:
             given[bloc_of[o.client]] += o.support
         total_given = sum(given.values())
-        eff = self._bloc_eff()
-        total_eff = sum(eff.values())
-        scale = 1e-9 if total_eff < 1e-9 else total_eff
-        distress_of = {}
-        for x in self.blocs:
-            losing = -self.momentum(x)
-            outgunned = (total_eff - eff[x]) / scale - 0.5
-            distress_of[x] = ((0.0 if losing < 0.0 else losing)
-                              + (0.0 if outgunned < 0.0 else outgunned))
+        distress_of = self._distress()
         date = self.date(step)
-        recent = step - self.mp.red_line_memory
-        ctrl, site_index, attacked = self.ctrl, self.site_index, self.attacked
-        # decide simultaneously from last week's levels, then transfer
-        levels = []
+        quiet = 1.0 if self.status == "war" else self.mp.quiet_response
+        levels, commits = [], []
         for b in backers:
             p = b.p
             bloc = bloc_of[b.client]
@@ -452,39 +516,37 @@ class NegotiationModel(mesa.Model):
                     p.red_line_from is None or date >= p.red_line_from):
                 b.declared = step  # a red line deters (and binds) from when it is declared
                 self._retopo()
-            threatened = False
-            if b.declared is not None:
-                # threatened: a red-line site the enemy holds, or attacked since the line was
-                # declared (and in the last red_line_memory weeks)
-                for s in p.red_lines:
-                    i = site_index[s]
-                    if bloc_of[ctrl[i]] != bloc or (
-                            attacked[i] >= recent and attacked[i] >= b.declared):
-                        threatened = True
-                        break
+            threatened = self._red_line_threatened(b, step)
             was = b.red_line_active
-            level = b.decide_support(distress_of[bloc], total_given - given[bloc], threatened)
+            level = b.decide_support(distress_of[bloc], total_given - given[bloc], threatened,
+                                     quiet)
             levels.append(level)
+            commits.append(b.commits(distress_of[bloc], threatened, step))
             if b.red_line_active and not was:
                 self.log("escalation", b.key, ",".join(p.red_lines),
                          value=level, reason=f"red line threatened; capacity now "
                                              f"{b.capacity():.1f}/week")
-        # no new foreign fighters under a withdrawal clause, and those there leave over months
-        withdrawal = self.deal is not None and self.deal.withdrawal
+        # under a withdrawal clause the named blocs' backers send no new fighters or troops,
+        # and those there leave over months
+        leaving = self.deal.withdrawal if self.deal is not None else ()
         factions = self.factions
-        for b, new in zip(backers, levels, strict=True):
+        for f in factions.values():
+            f.air = 0.0
+        mp = self.mp
+        for b, new, committed in zip(backers, levels, commits, strict=True):
             p = b.p
             old = b.support
             b.support = new
             b.history.append(new)
             b.spent += new
-            if new > old * 1.25 + 0.5 and not b.red_line_active:
+            if new > old * _ESCALATION_LOG + 0.5 and not b.red_line_active:
                 self.log("escalation", b.key, b.client, value=new,
                          reason=f"support {old:.1f} -> {new:.1f}/week")
             client = factions[b.client]
+            withdraw = bloc_of[b.client] in leaving
             arms = new * p.arms * p.efficiency
             fighters = new * p.fighters * p.efficiency
-            if withdrawal:
+            if withdraw:
                 arms += fighters
                 fighters = 0.0
             if arms > 0:
@@ -493,9 +555,14 @@ class NegotiationModel(mesa.Model):
             if fighters > 0:
                 client.foreign[b.key] = client.foreign.get(b.key, 0.0) + fighters
             client.money += new * p.money
-        mp = self.mp
+            was_in = client.deployed.get(b.key, 0.0)
+            b.deploy(client, committed, withdraw)
+            if was_in <= 0 < client.deployed.get(b.key, 0.0):
+                self.log("deployment", b.key, b.client, value=client.deployed[b.key],
+                         reason=f"commits {client.deployed[b.key]:.0f} units of its own troops"
+                                + (f" and air power (+{p.air:.0%})" if p.air > 0 else "")
+                                + f": client's distress {distress_of[bloc_of[b.client]]:.2f}")
         keep = 1.0 - mp.demobilisation
-        keep_foreign = keep * 0.85 if withdrawal else keep
         for f in factions.values():
             if not f.armed:
                 f.money = 0.0
@@ -503,10 +570,39 @@ class NegotiationModel(mesa.Model):
             f.strength += f.pipeline.pop(step, 0.0)
             f.strength += mp.recruitment * f.income()
             f.strength *= keep
+            out = keep * (1.0 - mp.withdrawal_rate) if f.bloc in leaving else keep
             foreign = f.foreign
             for b in foreign:
-                foreign[b] *= keep_foreign
+                foreign[b] *= out
             f.money = 0.0
+
+    def _distress(self) -> dict[str, float]:
+        """Per bloc: ground lost over the momentum window plus how far it is outgunned (its
+        share of all effective strength below parity)."""
+        eff = self._bloc_eff()
+        total_eff = sum(eff.values())
+        scale = 1e-9 if total_eff < 1e-9 else total_eff
+        out = {}
+        for x in self.blocs:
+            losing = -self.momentum(x)
+            outgunned = self.mp.parity - eff[x] / scale
+            out[x] = ((0.0 if losing < 0.0 else losing)
+                      + (0.0 if outgunned < 0.0 else outgunned))
+        return out
+
+    def _red_line_threatened(self, b: Backer, step: int) -> bool:
+        """A declared red-line site the enemy holds, or attacked since the line was declared
+        (and in the last red_line_memory weeks)."""
+        if b.declared is None:
+            return False
+        bloc = self.bloc_of[b.client]
+        recent = step - self.mp.red_line_memory
+        for s in b.p.red_lines:
+            i = self.site_index[s]
+            at = self.attacked[i]
+            if self.bloc_of[self.ctrl[i]] != bloc or (at >= recent and at >= b.declared):
+                return True
+        return False
 
     def _preferences(self) -> None:
         """Backers' ceasefire preferences from their clients' unbiased prospects (the client's
@@ -541,36 +637,31 @@ class NegotiationModel(mesa.Model):
         # are built when a faction first needs one, and memoised for the week
         for f in self.factions.values():
             f.adapt_aim(self._bshare[f.bloc], self.momentum(f.bloc),
-                        lambda f=f: self._expected_gain(f))
+                        lambda f=f: self._expected_gain(f), self.force_ratio(f.bloc))
         view = self.view
         table: list[Proposal] = []
         # scheduled initiatives
         for e in self.initiatives:
-            ini = e.initiative
-            med = self.mediators[ini.mediator]
-            table.append(self._mediator_proposal(med, step, ini.duration_weeks,
-                                                 ini.withdrawal, ini.political_share,
-                                                 ini.guarantor, scheduled=e.description))
+            table.append(self._mediator_proposal(self.mediators[e.initiative.mediator], step,
+                                                 e.initiative, scheduled=e.description))
         # counter-proposals from last week
         table.extend(self.pending)
         self.pending = []
         proposers = {p.proposer for p in table}  # one proposal each a week
         # endogenous mediator initiatives
         for med in self.mediators.values():
-            if (step - med.last_proposal < med.p.proposal_interval or not med.active(date)
-                    or med.key in proposers):
+            if med.key in proposers:
                 continue
-            if self.rng.random() >= med.p.activity:
+            want = all(self.backers[b].preference > 0 for b in med.p.patrons)
+            if not med.considers(step, date, want):
                 continue
-            if med.p.patrons and not all(self.backers[b].preference > 0 for b in med.p.patrons):
-                continue
-            probe = self._mediator_proposal(med, step, None, None, None, None, probe=True)
+            probe = self._mediator_proposal(med, step, None, probe=True)
             surpluses = [self.factions[k].answer(view(k), probe).surplus for k in self.armed]
             ok, est = med.sees_range(surpluses)
             if ok:
                 proposers.add(med.key)
                 table.append(self._mediator_proposal(
-                    med, step, None, None, None, None,
+                    med, step, None,
                     note="sees a bargaining range: est. surplus "
                          + ", ".join(f"{k} {e:+.3f}" for k, e in zip(self.armed, est,
                                                                       strict=True))))
@@ -583,7 +674,7 @@ class NegotiationModel(mesa.Model):
             for k, f in order:
                 if step - f.last_proposal < f.p.proposal_interval or k in proposers:
                     continue
-                if f.may_propose(self._bshare[f.bloc]) and f.wants_to_propose(view(k)):
+                if f.wants_to_propose(view(k)):
                     prop = f.own_terms(view(k), step, self._pid(), self._addressees(k))
                     f.last_proposal = step
                     self._announce(prop, view(k))
@@ -638,14 +729,21 @@ class NegotiationModel(mesa.Model):
                  reason=f"{what}: {prop.describe()} | momentum {view.momentum:+.3f}, "
                         f"fight {fight:.3f} < freeze")
 
-    def _mediator_proposal(self, med: Mediator, step: int, duration, withdrawal, political,
-                           guarantor, scheduled: str = "", note: str = "",
-                           probe: bool = False) -> Proposal:
+    def _mediator_proposal(self, med: Mediator, step: int, ini, scheduled: str = "",
+                           note: str = "", probe: bool = False) -> Proposal:
+        """A mediator's proposal: its own terms, or a scheduled initiative's (`ini`)."""
         p = med.p
-        withdrawal = p.withdrawal if withdrawal is None else withdrawal
-        if guarantor is None and p.guarantee_forces > 0:
-            guarantor = med.key
-        monitoring = self._monitoring(guarantor)
+        duration = ini.duration_weeks if ini is not None else None
+        wd = ini.withdrawal if ini is not None and ini.withdrawal is not None else p.withdrawal
+        withdrawal = (tuple(self.blocs) if wd is True else (wd,) if isinstance(wd, str) else ())
+        separation = (ini.separation if ini is not None and ini.separation is not None
+                      else p.separation)
+        guarantors = tuple(dict.fromkeys(
+            ([ini.guarantor] if ini is not None and ini.guarantor else [])
+            + (list(ini.guarantors) if ini is not None else [])))
+        if not guarantors and p.guarantee_forces > 0:
+            guarantors = (med.key,)
+        monitoring, guarantee = self._guarantees(guarantors, med)
         inducement = []
         for k, f in self.factions.items():
             pull = sum(self.backers[b].p.leverage * self.dependence(self.backers[b])
@@ -654,9 +752,13 @@ class NegotiationModel(mesa.Model):
         prop = Proposal(
             id=0 if probe else self._pid(), proposer=med.key,
             kind="joint" if p.patrons else "mediator", step=step,
-            addressees=tuple(self.factions), duration=duration, withdrawal=withdrawal,
-            political=med.political(self.blocs, political), guarantor=guarantor,
-            monitoring=monitoring, inducement=tuple(inducement),
+            addressees=tuple(self.factions), duration=duration,
+            returns=tuple(ini.handover.items()) if ini is not None else (),
+            withdrawal=withdrawal,
+            political=med.political(self.blocs, ini.political_share if ini is not None
+                                    else None),
+            guarantors=guarantors, guarantee=guarantee, monitoring=monitoring,
+            separation=separation, inducement=tuple(inducement),
         )
         if not probe:
             med.last_proposal = step
@@ -666,24 +768,30 @@ class NegotiationModel(mesa.Model):
                      reason=f"{prop.describe()} | {why}")
         return prop
 
-    def _monitoring(self, guarantor: str | None) -> float:
-        if guarantor is None:
-            return 0.0
-        if guarantor in self.backers:
-            b = self.backers[guarantor]
-            forces, cred = b.p.guarantee_forces * (1 - b.fatigue), 1.0
-        else:
-            m = self.mediators[guarantor]
-            forces, cred = m.p.guarantee_forces, m.p.credibility
-        return cred * forces / (forces + self.mp.monitoring_scale)
+    def _guarantees(self, guarantors: tuple[str, ...], med: Mediator | None
+                    ) -> tuple[float, float]:
+        """(monitoring, guarantee) of a deal: the share of incidents its monitors and
+        guarantors damp, M / (M + monitoring_scale), and the guarantors' committed forces
+        (credibility-weighted; a backer's eroded by its fatigue)."""
+        forces = 0.0
+        for g in guarantors:
+            if g in self.backers:
+                b = self.backers[g]
+                forces += b.p.guarantee_forces * (1 - b.fatigue)
+            else:
+                m = self.mediators[g]
+                forces += m.p.guarantee_forces * m.p.credibility
+        watch = forces + (med.p.monitors * med.p.credibility if med is not None else 0.0)
+        monitoring = watch / (watch + self.mp.monitoring_scale) if watch > 0 else 0.0
+        return monitoring, forces
 
     def _start_deal(self, prop: Proposal, step: int) -> None:
         for site, bloc in prop.returns:
             i = self.site_index[site]
             if self.bloc_of[self.ctrl[i]] != bloc:
-                new = next(k for k in self.armed if self.bloc_of[k] == bloc)
+                new = max(self._bloc_armed[bloc], key=lambda k: self.factions[k].effective)
                 self.log("handover", new, site, proposal_id=prop.id,
-                         reason=f"{site} returned to {new} under proposal {prop.id}")
+                         reason=f"{site} handed over to {new} under proposal {prop.id}")
                 self.ctrl[i] = new
         self._refresh_shares()
         self._invalidate()
@@ -704,74 +812,73 @@ class NegotiationModel(mesa.Model):
 
     # ------------------------------------------------------------------ 4. fighting
     def _fighting(self, step: int) -> None:
-        hostile = self.fronts()
-        if not hostile:
+        """Each armed faction plans its attacks from the same state and the same front terms
+        it valued the war with; per front edge the attack with the best believed chance goes
+        ahead (a tie is a coin flip); battles are fought in random order."""
+        if not self.fronts():
             return
-        mp = self.mp
-        m = mp.decisiveness
-        # attack decisions, all from the same state and the same front terms the factions
-        # valued the war with: per edge, the attack with the best believed chance, if any
-        # attacker's chance passes its threshold
-        best_by_edge: dict[int, tuple] = {}
-        belief_odds: dict[str, tuple[float, float]] = {}  # attacker -> (odds factor, threshold)
+        m = self.mp.decisiveness
+        options: dict[str, list] = {}
         for _bloc, dst, now, e, src, fa, fd in self._front_terms().attacks:
-            if fa <= 0:
-                continue
-            att = self.ctrl[src]
-            got = belief_odds.get(att)
-            if got is None:
-                A = self.factions[att]
-                got = belief_odds[att] = (self._odds(A.belief, A.reference_ratio, m),
-                                          A.p.attack_threshold)
-            odds = got[0] * now
-            believed = odds / (1 + odds)
-            best = best_by_edge.get(e)
-            if believed >= got[1] and (
-                    best is None or believed > best[0]
-                    or (believed == best[0] and self.rng.random() < 0.5)):
-                best_by_edge[e] = (believed, src, dst, fa, fd)
-        plans = [(e, *best_by_edge[e]) for e in sorted(best_by_edge)]
+            options.setdefault(self.ctrl[src], []).append((e, src, dst, now, fa, fd))
+        best_by_edge: dict[int, Attack] = {}
+        for att, opts in options.items():
+            A = self.factions[att]
+            for plan in A.plan_attacks(opts, self._odds(A.belief, A.reference_ratio, m)):
+                e = plan[1]
+                best = best_by_edge.get(e)
+                if best is None or plan[0] > best[0] or (
+                        plan[0] == best[0] and self.rng.random() < 0.5):
+                    best_by_edge[e] = plan
+        plans = [best_by_edge[e] for e in sorted(best_by_edge)]
         if len(plans) > 1:  # battles in random order (a shuffle of one draws nothing)
             self.rng.shuffle(plans)  # draws and orders as permutation(len(plans)) would
-        # battles
         lost_by_backer: dict[str, float] = {}
-        for _e, believed, src, dst, fa, fd in plans:
-            att, dfn = self.ctrl[src], self.ctrl[dst]
-            if self.bloc_of[att] == self.bloc_of[dfn]:
-                continue  # the site changed hands earlier this week
-            fa = min(fa, self.factions[att].effective)
-            fd = min(fd, self.factions[dfn].effective)
-            self.attacked[dst] = step
-            num = fa**m
-            den = num + (self.site_p[dst].defence * fd) ** m
-            p_win = num / den if den > 0 else 1.0
-            won = self.rng.random() < p_win
-            A, D = self.factions[att], self.factions[dfn]
-            la = A.lose(fa * (mp.attrition_win if won else mp.attrition_loss))
-            ld = D.lose(fd * (mp.attrition_loss if won else mp.attrition_win))
-            for lost in (la, ld):
-                for b, n in lost.items():
-                    if b != "own":
-                        lost_by_backer[b] = lost_by_backer.get(b, 0.0) + n
-            A.battles += 1
-            D.battles += 1
-            if won:
-                A.wins += 1
-                self.ctrl[dst] = att
-                self.last_capture = step
-                self._refresh_shares()
-                self.log("capture", att, self.site_keys[dst], value=p_win,
-                         reason=f"took {self.site_keys[dst]} from {dfn}: engaged {fa:.1f} vs "
-                                f"{fd:.1f} (defence x{self.site_p[dst].defence:g}), "
-                                f"P(win) {p_win:.2f}, believed {believed:.2f}")
-            else:
-                D.wins += 1
-                self.log("battle", att, self.site_keys[dst], value=p_win,
-                         reason=f"attack on {self.site_keys[dst]} repelled by {dfn}: engaged "
-                                f"{fa:.1f} vs {fd:.1f}, P(win) {p_win:.2f}, believed "
-                                f"{believed:.2f}")
+        for believed, _e, src, dst, fa, fd in plans:
+            self._battle(step, believed, src, dst, fa, fd, lost_by_backer)
         for b in self.backers.values():
             b.tire(lost_by_backer.get(b.key, 0.0))
+
+    def _battle(self, step: int, believed: float, src: int, dst: int, fa: float, fd: float,
+                lost_by_backer: dict[str, float]) -> None:
+        """One attack from `src` on `dst`: the contest success function decides it, both sides
+        lose in proportion to what they engaged, the winner takes the site."""
+        mp = self.mp
+        att, dfn = self.ctrl[src], self.ctrl[dst]
+        if self.bloc_of[att] == self.bloc_of[dfn]:
+            return  # the site changed hands earlier this week
+        A, D = self.factions[att], self.factions[dfn]
+        fa = min(fa, A.effective)
+        fd = min(fd, D.effective)
+        self.attacked[dst] = step
+        m = mp.decisiveness
+        num = fa**m
+        den = num + (self.site_p[dst].defence * fd) ** m
+        p_win = num / den if den > 0 else 1.0
+        won = self.rng.random() < p_win
+        la = A.lose(fa * (mp.attrition_win if won else mp.attrition_loss))
+        ld = D.lose(fd * (mp.attrition_loss if won else mp.attrition_win))
+        for lost in (la, ld):
+            for b, n in lost.items():
+                if b != "own":
+                    lost_by_backer[b] = lost_by_backer.get(b, 0.0) + n
+        A.battles += 1
+        D.battles += 1
+        site = self.site_keys[dst]
+        if won:
+            A.wins += 1
+            self.ctrl[dst] = att
+            self.last_capture = step
+            self._refresh_shares()
+            self.log("capture", att, site, value=p_win,
+                     reason=f"took {site} from {dfn}: engaged {fa:.1f} vs {fd:.1f} (defence "
+                            f"x{self.site_p[dst].defence:g}), P(win) {p_win:.2f}, believed "
+                            f"{believed:.2f}")
+        else:
+            D.wins += 1
+            self.log("battle", att, site, value=p_win,
+                     reason=f"attack on {site} repelled by {dfn}: engaged {fa:.1f} vs "
+                            f"{fd:.1f}, P(win) {p_win:.2f}, believed {believed:.2f}")
 
     def _deterrence(self) -> dict[tuple[str, str], float]:
         """Extra defence an attacker of bloc X expects at a declared red-line site of a rival
@@ -788,51 +895,54 @@ class NegotiationModel(mesa.Model):
                         out[(s, bloc)] = out.get((s, bloc), 0.0) + surge
         return out
 
-    # ------------------------------------------------------------------ 4'. ceasefire life
+    # ------------------------------------------------------------------ 4'. a deal's life
     def _ceasefire_life(self, step: int) -> None:
+        """A truce or ceasefire in force, from the week it is signed: a truce that has run its
+        course ends and the war resumes; otherwise each armed faction tests whether defecting
+        beats keeping the deal (the commitment problem), then spoilers may cause incidents,
+        which monitors and guarantors damp and which break the deal with a chance that falls
+        with the deal's provisions and with the weeks it has held."""
         deal = self.deal
         assert deal is not None
         for b in self.backers.values():
             b.tire(0.0)
         self._invalidate()  # fatigue changed capacities
-        if not deal.open_ended and step - self.deal_start >= deal.duration:
+        held = step - self.deal_start
+        if not deal.open_ended and held >= deal.duration:
             self.log("truce_end", deal.proposer, "all", proposal_id=deal.id,
                      reason=f"{deal.duration}-week truce expired; war resumes")
             self._end_deal()
             self._fighting(step)  # a k-week truce spares k weeks, not k + 1
             return
-        if step == self.deal_start:
-            return  # signed this week: it is tested from next week on
         mp = self.mp
-        g = self._guarantor_monitoring()
-        # commitment problem: does defecting now beat keeping the deal?
         for k in self.armed:
-            defect, fight, keep = self.factions[k].defects(self.view(k), deal, g)
-            if defect:
+            d = self.factions[k].keeps(self.view(k), deal, held)
+            if d.answer is not Answer.ACCEPT:
                 self.counts["breakdowns"] += 1
-                self.log("breakdown", k, "all", proposal_id=deal.id, value=fight - keep,
-                         reason=f"defects: fight {fight:.3f} > keep {keep:.3f} + margin "
-                                f"{mp.defection_margin:.3f} (monitoring {g:.2f})")
+                self.log("breakdown", k, "all", proposal_id=deal.id, value=d.fight - d.deal,
+                         reason=f"defects: fight {d.fight:.3f} > keep {d.deal:.3f} "
+                                f"[{_terms(d.terms)}]")
                 self._end_deal()
+                self._fighting(step)  # the defector strikes in the week it defects
                 return
-        # spoilers
+        strength = agreement_strength(deal, mp.separation_strength, mp.withdrawal_strength)
+        escalate = mp.incident_breakdown * (1 - strength) / (1 + held / mp.settle_weeks)
         for k in self.armed:
-            rate = self.factions[k].p.spoiler_rate * (1 - g)
+            rate = self.factions[k].p.spoiler_rate * (1 - deal.monitoring)
             if rate > 0 and self.rng.random() < rate:
                 self.counts["incidents"] += 1
-                broke = self.rng.random() < mp.incident_breakdown
+                broke = self.rng.random() < escalate
                 self.log("incident", k, "all", proposal_id=deal.id, accepted=None,
-                         reason=f"spoiler incident (p={rate:.3f}/week, monitoring {g:.2f})"
-                                + ("; the ceasefire breaks down" if broke else "; contained"))
+                         reason=f"spoiler incident (p={rate:.3f}/week, monitoring "
+                                f"{deal.monitoring:.2f}); breaks it with p={escalate:.3f} "
+                                f"(agreement strength {strength:.2f}, held {held} weeks)"
+                                + ("; the deal breaks down" if broke else "; contained"))
                 if broke:
                     self.counts["breakdowns"] += 1
                     self.log("breakdown", k, "all", proposal_id=deal.id,
                              reason="incident escalated")
                     self._end_deal()
                     return
-
-    def _guarantor_monitoring(self) -> float:
-        return self._monitoring(self.deal.guarantor) if self.deal else 0.0
 
     def _end_deal(self) -> None:
         self.status = "war"
@@ -842,13 +952,16 @@ class NegotiationModel(mesa.Model):
 
     # ------------------------------------------------------------------ 5. learning
     def _learning(self) -> None:
-        mem = self.mp.belief_memory
+        """Beliefs absorb the week's battles; with the guns silent (truce or ceasefire all
+        week) evidence is kept with `quiet_memory` instead of fading at `belief_memory`."""
+        mp = self.mp
+        mem = mp.belief_memory if self.status == "war" else mp.quiet_memory
         for k in self.armed:
-            self.factions[k].tally_losses()
+            self.factions[k].tally_losses(mp.loss_smoothing)
         # political wings learn from their bloc's battles
         for f in self.factions.values():
             if not f.armed:
-                same = [self.factions[a] for a in self.armed if self.bloc_of[a] == f.bloc]
+                same = [self.factions[a] for a in self._bloc_armed[f.bloc]]
                 f.battles = sum(a.battles for a in same)
                 f.wins = sum(a.wins for a in same)
         log_ratio = {b: math.log(self.force_ratio(b)) for b in self.blocs}
@@ -908,6 +1021,10 @@ class NegotiationModel(mesa.Model):
 
 
 # ---------------------------------------------------------------------- helpers
+def _terms(terms: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:+.3f}" for k, v in terms.items() if abs(v) >= 5e-4)
+
+
 class _Compiled:
     """What every run of one scenario object builds alike, built once: the site graph and
     index (read-only: tuples and a mapping proxy; `space` copies the graph), the parameter

@@ -7,8 +7,15 @@ shares of total site value, so every term reads the same way: "worth x of the co
 
 Value of fighting on = expected control over the horizon (belief and projected strength) - war cost.
 Value of a proposal = value kept under its line (and political share), weighed by the chance it
-holds, - audience cost of conceding while advancing + backers' pressure + mediator's inducement +
-value of the rival's foreign forces leaving. Accept when the proposal is worth at least fighting on.
+holds, - the shortfall from its aims (a reservation value, not a veto; open-ended deals only) -
+audience cost of conceding while advancing + backers' pressure + mediator's inducement + value of
+the rival's foreign forces leaving. Accept when the proposal is worth at least fighting on.
+
+The chance a deal holds follows from the incidents its spoilers cause and how far the deal's
+provisions keep an incident from becoming a breakdown: monitors and guarantor forces damp
+incidents, a separation of forces and the withdrawal of foreign forces contain them
+(:func:`agreement_strength`). Under a ceasefire, keeping it is worth the line plus the pressure
+to keep it and the cost of defecting against the guarantors' forces (:func:`keep_value`).
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ from functools import lru_cache
 
 __all__ = [
     "Answer",
+    "agreement_strength",
+    "keep_value",
     "Decision",
     "FactionView",
     "Proposal",
+    "deterrence",
     "discount_sum",
     "evaluate",
     "freeze_value",
@@ -41,9 +51,14 @@ class Answer(enum.Enum):
 class Proposal:
     """Terms put on the table by a mediator or a faction.
 
-    ``returns``: sites whose control passes to the named faction when the deal starts.
+    ``returns``: sites whose control passes to the named bloc when the deal starts (a faction's
+    own sites returned, or a negotiated map's handovers).
     ``duration``: weeks of a short truce, or None for an open-ended ceasefire.
+    ``withdrawal``: the blocs whose foreign forces (backers' fighters and troops) leave.
     ``political``: bloc -> share of the political settlement.
+    ``guarantors``: backers or mediators that commit forces; ``guarantee`` is their committed
+    forces (credibility-weighted), ``monitoring`` the share of incidents that monitors and
+    guarantors damp; ``separation``: the forces pull apart (heavy weapons back, a buffer).
     ``inducement``: faction -> per-week value of the proposer's inducements and sanctions.
     """
 
@@ -54,10 +69,12 @@ class Proposal:
     addressees: tuple[str, ...]
     duration: int | None = None
     returns: tuple[tuple[str, str], ...] = ()
-    withdrawal: bool = False
+    withdrawal: tuple[str, ...] = ()
     political: tuple[tuple[str, float], ...] = ()
-    guarantor: str | None = None
+    guarantors: tuple[str, ...] = ()
+    guarantee: float = 0.0
     monitoring: float = 0.0
+    separation: bool = False
     inducement: tuple[tuple[str, float], ...] = ()
     counter_to: int | None = None
 
@@ -84,11 +101,15 @@ class Proposal:
                         else "freeze")
         )
         if self.withdrawal:
-            parts.append("foreign forces withdraw")
+            parts.append("foreign forces of " + "/".join(self.withdrawal) + " withdraw")
+        if self.separation:
+            parts.append("forces separate")
         if self.political:
             parts.append("political " + "/".join(f"{b} {s:.2f}" for b, s in self.political))
-        if self.guarantor:
-            parts.append(f"guarantor {self.guarantor}")
+        if self.guarantors:
+            parts.append(f"guarantors {', '.join(self.guarantors)} ({self.guarantee:.0f} units)")
+        if self.monitoring > 0:
+            parts.append(f"monitoring {self.monitoring:.2f}")
         return "; ".join(parts)
 
 
@@ -100,10 +121,12 @@ class FactionView:
     window; belief: believed chance of winning a battle (prior shifted by optimism, updated by
     battles); targets: per enemy site on the fronts, (value share, believed weekly chance of
     taking it now, the same with the strength it projects half a horizon ahead), zero where it
-    would not attack; threats: the same for its own front sites and the enemy; pressure: its
-    backers' pull toward a deal (dependence-weighted, + wants a deal); hazard: weekly chance it
-    expects a deal to break without monitoring; foreign_own / foreign_rival: shares of its own /
-    the rival's effective strength that are foreign fighters.
+    would not attack; threats: the same for its own front sites and the enemy; aim: the least
+    value share it would sign for (its reservation value, adapting); pressure: its backers'
+    pull toward a deal (dependence-weighted, + wants a deal); hazard: weekly chance it expects an
+    unprotected deal to break (its spoilers' incidents escalating); foreign_own / foreign_rival:
+    shares of its own / the rival's effective strength that are foreign forces; effective: its
+    bloc's effective strength (what a guarantor's forces are set against).
     """
 
     faction: str
@@ -115,20 +138,28 @@ class FactionView:
     threats: tuple[tuple[float, float, float], ...]
     war_cost: float
     audience_cost: float
-    min_share: float
+    aim: float
     discount: float
     horizon: int
     political_value: float
     withdrawal_value: float
+    aim_weight: float = 0.5
     pressure: float = 0.0
     hazard: float = 0.0
     foreign_own: float = 0.0
     foreign_rival: float = 0.0
+    effective: float = 0.0
+    enforcement: float = 0.0
+    separation_strength: float = 0.0
+    withdrawal_strength: float = 0.0
     site_values: tuple[tuple[str, str, float], ...] = field(default=())  # (site, bloc, share)
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """An answer (or a defection test) with the numbers behind it: every term of the valuation
+    (``terms``), aims and guarantees included."""
+
     answer: Answer
     fight: float
     deal: float
@@ -196,24 +227,72 @@ def _line_share(v: FactionView, p: Proposal) -> float:
     return share
 
 
+def agreement_strength(p: Proposal, separation_strength: float,
+                       withdrawal_strength: float) -> float:
+    """Share of incidents that do not escalate into a breakdown thanks to the deal's
+    provisions (Fortna 2004): monitors and guarantors, a separation of forces, the withdrawal of
+    foreign forces; each prevents its share of what the others let through."""
+    through = 1.0 - p.monitoring
+    if p.separation:
+        through *= 1.0 - separation_strength
+    if p.withdrawal:
+        through *= 1.0 - withdrawal_strength
+    return 1.0 - through
+
+
+def deterrence(enforcement: float, guarantee: float, effective: float) -> float:
+    """Weekly cost of defecting against guarantor forces `guarantee` for a side of effective
+    strength `effective`: defecting means fighting them too, so the cost grows with their size
+    against the defector's forces."""
+    if guarantee <= 0:
+        return 0.0
+    return enforcement * guarantee / (guarantee + (effective if effective > 0 else 0.0))
+
+
+def held_share(v: FactionView, p: Proposal) -> tuple[float, float]:
+    """(the territorial line a deal gives, the value it holds under it with its political
+    share)."""
+    line = _line_share(v, p)
+    pol = p.political_share(v.bloc)
+    if pol is None:
+        return line, line
+    w = v.political_value
+    return line, (1 - w) * line + w * pol
+
+
+def aims_term(v: FactionView, held: float) -> float:
+    """Value lost to the shortfall of a deal from the faction's aims (its reservation value)."""
+    short = v.aim - held
+    return -v.aim_weight * short if short > 1e-9 else 0.0
+
+
+def _withdrawal_term(v: FactionView, p: Proposal) -> float:
+    if not p.withdrawal:
+        return 0.0
+    own = v.bloc in p.withdrawal
+    rival = any(b != v.bloc for b in p.withdrawal)
+    return v.withdrawal_value * ((v.foreign_rival if rival else 0.0)
+                                 - (v.foreign_own if own else 0.0))
+
+
 def evaluate(v: FactionView, p: Proposal) -> Decision:
     """Value a proposal against fighting on and answer it.
 
-    Returns ACCEPT when the proposal is worth at least fighting on and meets the faction's aims;
-    otherwise REJECT, or COUNTER when the faction would still prefer a deal on its own terms
-    (freezing today's line is worth more than fighting on).
+    Returns ACCEPT when the proposal is worth at least fighting on, every term counted (the
+    shortfall from its aims among them); otherwise COUNTER when the faction would still prefer
+    a deal on its own terms (freezing today's line is worth more than fighting on), or REJECT.
+    A short truce is judged without territorial aims: it settles nothing.
     """
     fight, fparts = value_of_fighting(v)
     d1 = discount_sum(v.discount, v.horizon)
-    line = _line_share(v, p)
-    pol = p.political_share(v.bloc)
-    w = v.political_value if pol is not None else 0.0
-    held = (1 - w) * line + w * (pol if pol is not None else 0.0)
+    line, held = held_share(v, p)
     if p.open_ended:
-        # the chance it still holds, averaged over the horizon; monitoring damps incidents
-        hold = _mean_survival(v.hazard * (1 - p.monitoring), v.discount, v.horizon)
+        # the chance it still holds, averaged over the horizon: incidents that escalate
+        strength = agreement_strength(p, v.separation_strength, v.withdrawal_strength)
+        hold = _mean_survival(v.hazard * (1 - strength), v.discount, v.horizon)
         base = hold * held + (1 - hold) * (line - v.war_cost)
         scale = 1.0
+        aims = aims_term(v, held)
     else:
         k = min(p.duration, v.horizon)
         dk = discount_sum(v.discount, k)
@@ -221,43 +300,74 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
         later = discount_sum(v.discount, v.horizon) - dk
         base = (dk * line + later * (line + fparts["gain"] - v.war_cost)) / d1
         scale = k / v.horizon
+        hold = 1.0
+        aims = 0.0
     audience = -v.audience_cost * max(v.momentum, 0.0) * scale
     pressure = v.pressure * scale
     inducement = p.inducement_for(v.faction) * scale
-    withdrawal = v.withdrawal_value * (v.foreign_rival - v.foreign_own) if p.withdrawal else 0.0
-    deal = base + audience + pressure + inducement + withdrawal
+    withdrawal = _withdrawal_term(v, p)
+    deal = base + aims + audience + pressure + inducement + withdrawal
     terms = {
         "share": v.share,
         "momentum": v.momentum,
         "belief": v.belief,
         "line": line - v.share,
         **fparts,
+        "holds": hold,
+        "aim": v.aim,
+        "aims": aims,
         "audience": audience,
         "pressure": pressure,
         "inducement": inducement,
         "withdrawal": withdrawal,
     }
-    meets_aims = held + 1e-9 >= v.min_share
-    if deal >= fight and meets_aims:
+    if deal >= fight:
         answer = Answer.ACCEPT
-    elif freeze_value(v) >= fight and v.share + 1e-9 >= v.min_share:
+    elif freeze_value(v) >= fight:
         answer = Answer.COUNTER  # it wants a deal, on its own terms
     else:
         answer = Answer.REJECT
     return Decision(answer, fight, deal, terms)
 
 
+def keep_value(v: FactionView, deal: Proposal, weeks_held: int, settle_weeks: float,
+               margin: float) -> Decision:
+    """The commitment problem, under a deal in force: ACCEPT (keep it) unless fighting on now
+    beats keeping it by more than the defection margin.
+
+    Keeping it is worth the line (and political share), less any shortfall from its aims
+    (open-ended deals), plus its backers' pressure, the inducements that come with compliance
+    and the cost of defecting against the guarantors' forces. The margin grows as the deal
+    settles (1 + weeks held / settle_weeks): the hazard of breakdown falls the longer a
+    ceasefire holds.
+    """
+    fight, fparts = value_of_fighting(v)
+    line, held = held_share(v, deal)
+    if not deal.open_ended:  # a truce holds the line and settles nothing else
+        held = line
+    aims = aims_term(v, held) if deal.open_ended else 0.0
+    guarantee = deterrence(v.enforcement, deal.guarantee, v.effective)
+    settled = margin * (1.0 + weeks_held / settle_weeks)
+    inducement = deal.inducement_for(v.faction)
+    keep = held + aims + v.pressure + inducement + guarantee
+    terms = {"share": v.share, "belief": v.belief, **fparts, "aim": v.aim, "aims": aims,
+             "pressure": v.pressure, "inducement": inducement, "guarantee": guarantee,
+             "margin": settled}
+    answer = Answer.REJECT if fight > keep + settled else Answer.ACCEPT
+    return Decision(answer, fight, keep + settled, terms)
+
+
 def freeze_value(v: FactionView) -> float:
     """Per-week value of freezing today's line for good, as the faction itself would propose it."""
     hold = _mean_survival(v.hazard, v.discount, v.horizon)
-    return (hold * v.share + (1 - hold) * (v.share - v.war_cost)
+    return (hold * v.share + (1 - hold) * (v.share - v.war_cost) + aims_term(v, v.share)
             - v.audience_cost * max(v.momentum, 0.0) + v.pressure)
 
 
 def wants_to_propose(v: FactionView) -> bool:
-    """A faction proposes when fighting on is worth less than freezing today's line, and
-    today's line meets its aims."""
-    return v.share + 1e-9 >= v.min_share and freeze_value(v) > value_of_fighting(v)[0]
+    """A faction proposes when fighting on is worth less than freezing today's line (its aims
+    counted)."""
+    return freeze_value(v) > value_of_fighting(v)[0]
 
 
 @lru_cache(maxsize=4096)
@@ -279,4 +389,3 @@ def concession(elapsed: int, weeks: int, exponent: float) -> float:
     """
     x = min(max(elapsed / weeks, 0.0), 1.0)
     return 1.0 - x ** (1.0 / exponent) if exponent > 0 else 0.0
-

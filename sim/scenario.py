@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+
 __all__ = [
     "Backer",
     "Event",
@@ -30,6 +31,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Site",
+    "behaviour_overrides",
     "load_scenario",
     "parse_override",
     "scenario_from_dict",
@@ -39,10 +41,32 @@ Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-def F(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
-    """A documented field: default, description, unit and bounds (read by `negsim schema`)."""
-    extra = {"unit": unit} if unit else None
+#: What a field states. A scenario states facts (actors, forces, capacities, instruments, the
+#: map, dated events, mediators' leverage and reach) and run settings; the library holds
+#: behaviour (how actors value, learn, adapt, defect and respond), with one set of defaults
+#: calibrated on several wars. A scenario overrides a behavioural default only for a
+#: documented, case-specific reason (`negsim check` lists such overrides).
+FACT, BEHAVIOUR, SETTING = "fact", "behaviour", "setting"
+
+
+def F(default: Any, description: str, unit: str = "", *, kind: str = FACT, **bounds: Any) -> Any:
+    """A documented field: default, description, unit, kind (fact, behaviour or setting) and
+    bounds (read by `negsim fields`)."""
+    extra: dict[str, str] = {"kind": kind}
+    if unit:
+        extra["unit"] = unit
     return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+def B(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
+    """A behavioural field (see `F`)."""
+    return F(default, description, unit, kind=BEHAVIOUR, **bounds)
+
+
+def field_kind(cls: type[BaseModel], name: str) -> str:
+    """fact, behaviour or setting, as the field declares it."""
+    extra = cls.model_fields[name].json_schema_extra
+    return extra.get("kind", FACT) if isinstance(extra, dict) else FACT
 
 
 class _Table(BaseModel):
@@ -51,102 +75,167 @@ class _Table(BaseModel):
 
 # --------------------------------------------------------------------------- model (global)
 class ModelParams(_Table):
-    """Global parameters: time, fighting technology, expectations and outcome thresholds."""
+    """Global parameters: time and run settings (facts and settings), and the behaviour every
+    war shares: fighting technology, expectations, aims, the life of a ceasefire, backers'
+    rules (behaviour, with defaults calibrated on the development wars)."""
 
     name: str = F("scenario", "Display name of the scenario.")
     description: str = F("", "One paragraph on what the scenario represents.")
     start_date: dt.date = F(dt.date(2000, 1, 3), "Calendar date of step 0.", "date")
-    weeks: int = F(104, "Number of weekly steps to simulate.", "weeks", ge=1, le=2000)
-    decisiveness: float = F(
-        1.5, "Exponent m of the contest success function E_a^m/(E_a^m+(bE_d)^m).", "", gt=0, le=10
-    )
-    attrition_win: float = F(
-        0.03, "Share of the engaged force the winner of a battle loses.", "share", ge=0, le=1
-    )
-    attrition_loss: float = F(
-        0.08, "Share of the engaged force the loser of a battle loses.", "share", ge=0, le=1
-    )
-    horizon: int = F(
-        26, "Weeks over which factions value fighting on versus a deal.", "weeks", ge=1, le=520
-    )
-    belief_memory: float = F(
-        0.93,
-        "Weekly retention of battle evidence in beliefs (1: never forget; lower: recent battles "
-        "weigh more and evidence fades back toward the prior).",
-        "",
-        ge=0.5,
-        le=1,
-    )
-    projection_weeks: float = F(
-        13.0, "How far ahead factions project strength (own, arms in the pipeline, expected "
-        "support) when they value fighting on: a coming shift in power counts.", "weeks",
-        ge=0, le=520,
-    )
-    momentum_weeks: int = F(
-        12, "Window over which territorial momentum (change of control share) is measured.",
-        "weeks", ge=1, le=104,
-    )
-    political_value: float = F(
-        0.2,
-        "Value of the whole political settlement (power sharing) relative to all territory.",
-        "share of value",
-        ge=0,
-        le=5,
-    )
-    withdrawal_value: float = F(
-        0.15,
-        "Value to a faction of the rival's foreign forces leaving, per unit of their share of "
-        "the rival's effective strength.",
-        "share of value",
-        ge=0,
-        le=5,
-    )
+    weeks: int = F(104, "Number of weekly steps to simulate.", "weeks", kind=SETTING,
+                   ge=1, le=2000)
     victory_share: float = F(
         0.85, "A bloc holding this share of all site value wins militarily.", "share",
-        gt=0.5, le=1,
+        kind=SETTING, gt=0.5, le=1,
     )
     durable_weeks: int = F(
         26, "An open-ended ceasefire in force this long at the end is durable.", "weeks",
-        ge=1, le=520,
+        kind=SETTING, ge=1, le=520,
     )
     stalemate_weeks: int = F(
         8, "No site changing hands for this many weeks of war is a frozen front.", "weeks",
-        ge=1, le=104,
+        kind=SETTING, ge=1, le=104,
     )
-    incident_breakdown: float = F(
-        0.35, "Probability that a spoiler incident breaks a ceasefire.", "probability",
+    # ---- fighting
+    decisiveness: float = B(
+        2.0, "Exponent m of the contest success function E_a^m/(E_a^m+(bE_d)^m).", "", gt=0, le=10
+    )
+    attrition_win: float = B(
+        0.03, "Share of the engaged force the winner of a battle loses.", "share", ge=0, le=1
+    )
+    attrition_loss: float = B(
+        0.08, "Share of the engaged force the loser of a battle loses.", "share", ge=0, le=1
+    )
+    recruitment: float = B(
+        1.0, "Strength raised per unit of a faction's weekly income.", "units per income unit",
+        ge=0, le=100,
+    )
+    demobilisation: float = B(
+        0.03, "Weekly loss of strength to desertion and upkeep (share of own strength).",
+        "share/week", ge=0, le=1,
+    )
+    loss_smoothing: float = B(
+        0.3, "Weight of this week's losses in a faction's smoothed loss rate (and a backer's "
+        "rate of troop losses); the rest is last week's rate.", "share", gt=0, le=1,
+    )
+    # ---- expectations and learning
+    horizon: int = B(
+        26, "Weeks over which factions value fighting on versus a deal.", "weeks", ge=1, le=520
+    )
+    belief_memory: float = B(
+        0.97,
+        "Weekly retention of battle evidence in beliefs while the guns speak (1: never forget; "
+        "lower: recent battles weigh more and evidence fades back toward the prior).",
+        "", ge=0.5, le=1,
+    )
+    quiet_memory: float = B(
+        1.0, "Weekly retention of battle evidence under a truce or ceasefire: with no battles "
+        "nothing new is learned, and by default nothing is forgotten either, so a quiet front "
+        "does not talk a faction back into its pre-war optimism.", "", ge=0.5, le=1,
+    )
+    projection_weeks: float = B(
+        26.0, "How far ahead factions project strength (own, arms in the pipeline, expected "
+        "support) when they value fighting on: a coming shift in power counts.", "weeks",
+        ge=0, le=520,
+    )
+    momentum_weeks: int = B(
+        12, "Window over which territorial momentum (change of control share) is measured.",
+        "weeks", ge=1, le=104,
+    )
+    # ---- valuation of deals
+    political_value: float = B(
+        0.2,
+        "Value of the whole political settlement (power sharing) relative to all territory.",
+        "share of value", ge=0, le=5,
+    )
+    withdrawal_value: float = B(
+        0.15,
+        "Value to a faction of the rival's foreign forces leaving, per unit of their share of "
+        "the rival's effective strength.",
+        "share of value", ge=0, le=5,
+    )
+    aim_weight: float = B(
+        0.5, "Weekly value a faction loses per unit of value share by which a deal falls short "
+        "of its aims (its reservation value): aims are a term of the valuation, not a veto.",
+        "share of value per share", ge=0, le=100,
+    )
+    collapse_ratio: float = B(
+        0.5, "Own/rival effective strength below which a faction is near collapse: its aims "
+        "fall below what it holds, in proportion to how far below the ratio it is.", "",
         ge=0, le=1,
     )
-    defection_margin: float = F(
-        0.02,
-        "How much more fighting must be worth than keeping a ceasefire before a faction defects.",
-        "share of value",
-        ge=0,
-        le=5,
+    hurting_loss_rate: float = B(
+        0.02, "Smoothed weekly loss share above which a front without prospects hurts: its "
+        "aims fall toward what it holds (a mutually hurting stalemate).", "share/week",
+        ge=0, le=1,
     )
-    red_line_memory: int = F(
+    # ---- the life of a ceasefire
+    incident_breakdown: float = B(
+        0.3, "Probability that a spoiler incident breaks a new, unprotected ceasefire.",
+        "probability", ge=0, le=1,
+    )
+    settle_weeks: float = B(
+        8.0, "How fast a ceasefire settles: the chance that an incident breaks it is divided "
+        "by 1 + weeks held / settle_weeks, and the margin a defector needs grows by the same "
+        "factor (hazard falling with time, Fortna 2004).", "weeks", gt=0, le=520,
+    )
+    defection_margin: float = B(
+        0.02,
+        "How much more fighting must be worth than keeping a new ceasefire before a faction "
+        "defects.", "share of value", ge=0, le=5,
+    )
+    monitoring_scale: float = B(
+        50.0, "Monitors or guarantor forces that halve spoiler incidents (monitoring = "
+        "M / (M + scale)).", "units", gt=0, le=1e6,
+    )
+    separation_strength: float = B(
+        0.3, "Share of incident escalation a separation of forces (heavy weapons back, a "
+        "buffer zone) prevents.", "share", ge=0, le=1,
+    )
+    withdrawal_strength: float = B(
+        0.2, "Share of incident escalation the withdrawal of foreign forces prevents.",
+        "share", ge=0, le=1,
+    )
+    enforcement: float = B(
+        0.2, "Weekly cost of defecting against guarantor forces: enforcement x G/(G + E), "
+        "with G the guarantors' committed forces and E the defector's effective strength "
+        "(defecting means fighting them too).", "share of value/week", ge=0, le=10,
+    )
+    quiet_response: float = B(
+        0.5, "Under a truce or ceasefire, the factor on backers' response to opposing support "
+        "and to their client's distress (flows slow down but do not stop).", "", ge=0, le=1,
+    )
+    # ---- backers
+    red_line_memory: int = B(
         4, "Weeks after an attack on a red-line site during which the red line counts as "
         "threatened.", "weeks", ge=1, le=104,
     )
-    red_line_weeks: float = F(
+    red_line_weeks: float = B(
         8.0, "Weeks of a backer's red-line surge an attacker expects to face when it attacks a "
         "red-line site (how far a known red line deters).", "weeks", ge=0, le=520,
     )
-    monitoring_scale: float = F(
-        50.0, "Guarantor forces that halve spoiler incidents (monitoring = G / (G + scale)).",
-        "units", gt=0, le=1e6,
+    parity: float = B(
+        0.5, "Share of all effective strength below which a client counts as outgunned (adds "
+        "to its backers' sense of its distress).", "share", ge=0, le=1,
     )
-    enforcement: float = F(
-        0.05, "Extra weekly cost of defecting from a ceasefire under full monitoring.",
-        "share of value/week", ge=0, le=10,
+    trend_weeks: int = B(
+        4, "Weeks over which a faction reads the trend of its backers' support when it projects "
+        "its strength.", "weeks", ge=1, le=104,
     )
-    recruitment: float = F(
-        0.5, "Strength raised per unit of a faction's weekly income.", "units per income unit",
-        ge=0, le=100,
+    deploy_distress: float = B(
+        0.25, "Client's distress (ground lost over the momentum window plus how far it is "
+        "outgunned) at which a backer commits its own troops and air power.", "", ge=0, le=10,
     )
-    demobilisation: float = F(
-        0.005, "Weekly loss of strength to desertion and upkeep (share of own strength).",
-        "share/week", ge=0, le=1,
+    deploy_weeks: int = B(
+        8, "Least number of weeks a backer keeps its own forces committed once it commits "
+        "them.", "weeks", ge=1, le=520,
+    )
+    withdrawal_rate: float = B(
+        0.15, "Weekly share of foreign fighters and deployed troops that leave under a "
+        "withdrawal clause.", "share/week", ge=0, le=1,
+    )
+    fatigue_cap: float = B(
+        0.95, "Most of its capacity a backer's fatigue can erode.", "share", ge=0, le=1,
     )
 
 
@@ -164,63 +253,63 @@ class Faction(_Table):
     capital: Name | None = F(None, "Site whose loss means military defeat.")
     strength: float = F(100.0, "Initial force units.", "units", ge=0, le=1e7)
     base_income: float = F(2.0, "Income per week besides site income.", "units/week", ge=0, le=1e6)
-    belief_alpha: float = F(
+    claims: tuple[Name, ...] = F(
+        (), "Sites it claims beyond those its bloc holds at the start (declared war aims): its "
+        "own terms demand them, and its aims count them.",
+    )
+    belief_alpha: float = B(
         5.0, "Prior Beta(alpha, beta) pseudo-count of battles won.", "battles", gt=0, le=1e4
     )
-    belief_beta: float = F(
+    belief_beta: float = B(
         5.0, "Prior Beta(alpha, beta) pseudo-count of battles lost.", "battles", gt=0, le=1e4
     )
-    optimism: float = F(
+    optimism: float = B(
         0.0, "Bias added to the believed chance of winning a battle.", "probability",
         ge=-0.5, le=0.5,
     )
-    discount: float = F(0.98, "Weekly discount factor.", "", gt=0, le=1)
-    war_cost: float = F(
+    discount: float = B(0.98, "Weekly discount factor.", "", gt=0, le=1)
+    war_cost: float = B(
         0.01,
         "Cost of a week of war (casualty and economic aversion), in shares of total value.",
-        "share of value/week",
-        ge=0,
-        le=1,
+        "share of value/week", ge=0, le=1,
     )
-    casualty_aversion: float = F(
-        0.2, "Extra weekly war cost per unit of the share of own strength lost last week.",
+    casualty_aversion: float = B(
+        0.5, "Extra weekly war cost per unit of the share of own strength lost last week.",
         "share of value", ge=0, le=100,
     )
-    audience_cost: float = F(
-        1.0,
+    audience_cost: float = B(
+        1.5,
         "Cost of conceding while advancing, per unit of positive momentum, for an open-ended "
-        "ceasefire (scaled down for short truces).",
-        "",
-        ge=0,
-        le=100,
+        "ceasefire (scaled down for short truces).", "", ge=0, le=100,
     )
-    min_share: float = F(
-        0.0, "Aim: the least value share (territory plus political share) it would sign for "
-        "at the start.", "share", ge=0, le=1,
+    min_share: float | None = B(
+        None, "Aim at the start: the least value share (territory plus political share) it "
+        "would sign for; default: what its bloc holds at the start plus its claims.", "share",
+        ge=0, le=1,
     )
-    aim_adaptation: float = F(
-        0.05, "Weekly rate at which its aim moves down toward its current share while it is "
-        "losing ground, or holding still with nothing to gain by fighting on (aspiration "
-        "adaptation); 0 keeps its aims fixed.", "1/week", ge=0, le=1,
+    aim_adaptation: float = B(
+        0.2, "Weekly rate at which its aim moves toward what it holds while it loses ground, "
+        "or holds still in a hurting stalemate (aspiration adaptation); near collapse the aim "
+        "falls below what it holds. 0 keeps its aims fixed.", "1/week", ge=0, le=1,
     )
-    attack_threshold: float = F(
+    attack_threshold: float = B(
         0.45, "Believed chance of winning on a front at which it attacks.", "probability",
         gt=0, lt=1,
     )
-    proposal_interval: int = F(
-        4, "Least number of weeks between two of its own proposals.", "weeks", ge=1, le=520
+    proposal_interval: int = B(
+        6, "Least number of weeks between two of its own proposals.", "weeks", ge=1, le=520
     )
-    concession_weeks: int = F(
-        16, "Weeks over which its counter-offers concede from its aims to the current line.",
+    concession_weeks: int = B(
+        20, "Weeks over which its counter-offers concede from its aims to the current line.",
         "weeks", ge=1, le=520,
     )
-    concession_exponent: float = F(
-        0.5, "Shape of concession: <1 boulware (concede late), >1 conceder (concede early).",
+    concession_exponent: float = B(
+        0.4, "Shape of concession: <1 boulware (concede late), >1 conceder (concede early).",
         "", gt=0, le=20,
     )
-    spoiler_rate: float = F(
-        0.02, "Weekly probability that its spoilers cause an incident under an unmonitored "
-        "ceasefire.", "probability/week", ge=0, le=1,
+    spoiler_rate: float = B(
+        0.03, "Weekly probability that its spoilers cause an incident under an unmonitored "
+        "truce or ceasefire.", "probability/week", ge=0, le=1,
     )
 
 
@@ -243,14 +332,14 @@ class Backer(_Table):
     baseline: float = F(
         0.0, "Richardson g: support it drifts toward with no threat.", "units/week", ge=0, le=1e6
     )
-    response: float = F(
+    response: float = B(
         0.1, "Richardson k: weekly response per unit of opposing backers' support.", "1/week",
         ge=0, le=10,
     )
-    restraint: float = F(
+    restraint: float = B(
         0.1, "Richardson a: weekly decay of its own support level.", "1/week", ge=0, le=10
     )
-    distress_response: float = F(
+    distress_response: float = B(
         1.0, "Weekly rise of support per unit of stake x client's distress, as a share of "
         "capacity.", "", ge=0, le=100,
     )
@@ -264,16 +353,28 @@ class Backer(_Table):
         1.0, "Strength per unit of arms or fighters (quality: drones, air defence).", "units/unit",
         ge=0, le=100,
     )
-    fatigue_rate: float = F(
+    troops: float = F(
+        0.0, "Its own forces it can commit to the client's fronts: they fight beside the "
+        "client's and take losses, which it counts.", "units", ge=0, le=1e7,
+    )
+    air: float = F(
+        0.0, "What its air or drone campaign adds to the client's effectiveness while it "
+        "lasts (0.3: +30%).", "share", ge=0, le=10,
+    )
+    committed: bool = F(
+        False, "Its own forces (troops, air) are committed whatever its rule says (a dated "
+        "decision, e.g. a bombing campaign; an event sets and ends it).",
+    )
+    fatigue_rate: float = B(
         0.0005, "Fatigue gained per unit of support given (domestic weariness).", "1/unit",
         ge=0, le=1,
     )
-    fatigue_recovery: float = F(0.02, "Weekly recovery of fatigue.", "1/week", ge=0, le=1)
-    troop_loss_aversion: float = F(
-        5.0, "How sharply losses of its own fighters raise its cost of the war.", "", ge=0,
-        le=1e4,
+    fatigue_recovery: float = B(0.02, "Weekly recovery of fatigue.", "1/week", ge=0, le=1)
+    troop_loss_aversion: float = B(
+        5.0, "How sharply losses of its own fighters and troops raise its cost of the war.", "",
+        ge=0, le=1e4,
     )
-    cost_per_unit: float = F(
+    cost_per_unit: float = B(
         0.002, "Cost of one unit of support, in shares of value (for its ceasefire preference).",
         "share of value/unit", ge=0, le=10,
     )
@@ -292,8 +393,8 @@ class Backer(_Table):
         1.0, "How far the other side believes the red line (scales its deterrent effect).",
         "probability",
     )
-    leverage: float = F(
-        0.1, "Weight of its ceasefire preference in its client's decisions, per unit of the "
+    leverage: float = B(
+        0.03, "Weight of its ceasefire preference in its client's decisions, per unit of the "
         "client's dependence on it.", "share of value", ge=0, le=10,
     )
     guarantee_forces: float = F(
@@ -328,8 +429,8 @@ class Mediator(_Table):
         0.25, "Weekly probability that it assesses the war (endogenous initiative).",
         "probability/week",
     )
-    noise: float = F(
-        0.05, "Standard deviation of its estimate of each party's surplus from a deal.",
+    noise: float = B(
+        0.04, "Standard deviation of its estimate of each party's surplus from a deal.",
         "share of value", ge=0, le=10,
     )
     patrons: tuple[Name, ...] = F(
@@ -337,12 +438,20 @@ class Mediator(_Table):
         "leverage over their clients and acts on its own only when they all want a ceasefire.",
     )
     guarantee_forces: float = F(
-        0.0, "Monitors it can commit to a ceasefire it brokers.", "units", ge=0, le=1e6
+        0.0, "Armed forces it commits to enforce a ceasefire it brokers (peacekeepers).",
+        "units", ge=0, le=1e6,
     )
-    proposal_interval: int = F(
+    monitors: float = F(
+        0.0, "Unarmed monitors it fields with a ceasefire it brokers: they damp incidents but "
+        "enforce nothing.", "units", ge=0, le=1e6,
+    )
+    separation: bool = F(
+        False, "Its proposals separate the forces (heavy weapons back, a buffer zone)."
+    )
+    proposal_interval: int = B(
         4, "Least number of weeks between two of its own initiatives.", "weeks", ge=1, le=520
     )
-    withdrawal: bool = F(False, "Its proposals ask foreign forces to withdraw.")
+    withdrawal: bool = F(False, "Its proposals ask all foreign forces to withdraw.")
     political_share: Share = F(
         0.5, "Political share its proposals give the bloc it favours (0.5 if it favours none).",
         "share",
@@ -375,11 +484,20 @@ class Initiative(_Table):
         None, "Length of the truce in weeks; leave out for an open-ended ceasefire.", "weeks",
         ge=1, le=520,
     )
-    withdrawal: bool | None = F(None, "Foreign forces to withdraw (default: the mediator's).")
+    withdrawal: bool | Name | None = F(
+        None, "Foreign forces to withdraw: true for all, a bloc's name for that bloc's backers "
+        "only (default: the mediator's).")
     political_share: Share | None = F(
         None, "Political share of the favoured bloc (default: the mediator's)."
     )
     guarantor: Name | None = F(None, "Backer or mediator committing forces as guarantor.")
+    guarantors: tuple[Name, ...] = F(
+        (), "Several guarantors (backers or mediators), each committing its guarantee forces.")
+    handover: dict[Name, Name] = F(
+        {}, "Sites handed over when the deal comes into force: site -> the bloc that takes "
+        "it (a negotiated map).")
+    separation: bool | None = F(None, "Forces separate (default: the mediator's).")
+
 
 
 class Event(_Table):
@@ -399,7 +517,7 @@ class Event(_Table):
 
 #: Fields an event may not change: they are structure or outcomes, not parameters.
 _FIXED_FIELDS = {"controller", "client", "bloc", "neighbours", "armed", "capital", "patrons",
-                 "red_lines", "name", "favours", "lon", "lat", "strength", "support",
+                 "red_lines", "name", "favours", "lon", "lat", "strength", "support", "claims",
                  "red_line_from", "active_from", "active_until",
                  # read once when the model is built: an event could not change them
                  "weeks", "start_date", "min_share", "optimism", "belief_alpha", "belief_beta"}
@@ -432,6 +550,9 @@ class Scenario(_Table):
         for k, f in fac.items():
             if f.capital is not None and f.capital not in self.sites:
                 errs.append((f"factions.{k}.capital", f"a site name; no site '{f.capital}'"))
+            for s in f.claims:
+                if s not in self.sites:
+                    errs.append((f"factions.{k}.claims", _known("site", s, self.sites)))
         for k, b in self.backers.items():
             if b.client not in fac:
                 errs.append((f"backers.{k}.client", _known("faction", b.client, fac)))
@@ -470,11 +591,24 @@ class Scenario(_Table):
                 if ini.mediator not in self.mediators:
                     errs.append((f"{where}.initiative.mediator",
                                  _known("mediator", ini.mediator, self.mediators)))
-                if ini.guarantor is not None and ini.guarantor not in (
-                    set(self.backers) | set(self.mediators)
-                ):
+                actors = set(self.backers) | set(self.mediators)
+                if ini.guarantor is not None and ini.guarantor not in actors:
                     errs.append((f"{where}.initiative.guarantor",
                                  f"a backer or mediator; no actor '{ini.guarantor}'"))
+                for g in ini.guarantors:
+                    if g not in actors:
+                        errs.append((f"{where}.initiative.guarantors",
+                                     f"backers or mediators; no actor '{g}'"))
+                for s, b in ini.handover.items():
+                    if s not in self.sites:
+                        errs.append((f"{where}.initiative.handover",
+                                     _known("site", s, self.sites)))
+                    if b not in blocs:
+                        errs.append((f"{where}.initiative.handover.{s}",
+                                     _known("armed bloc", b, blocs)))
+                if isinstance(ini.withdrawal, str) and ini.withdrawal not in blocs:
+                    errs.append((f"{where}.initiative.withdrawal",
+                                 f"true, false or a bloc; {_known('bloc', ini.withdrawal, blocs)}"))
         if errs:
             raise _CrossRefError(errs)
         return self
@@ -529,6 +663,31 @@ class Scenario(_Table):
         """A content hash of the resolved scenario (for manifests and resume checks)."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def behaviour_overrides(scn: Scenario) -> list[tuple[str, Any, Any]]:
+    """The behavioural defaults a scenario overrides: (field path, value, library default),
+    in file order. A scenario states facts; each of these needs a case-specific reason."""
+    out = []
+    tables: list[tuple[str, BaseModel]] = [("model", scn.model)]
+    for group in ("factions", "backers", "mediators"):
+        tables += [(f"{group}.{k}", v) for k, v in getattr(scn, group).items()]
+    for prefix, table in tables:
+        cls = type(table)
+        for name in cls.model_fields:
+            if name in table.model_fields_set and field_kind(cls, name) == BEHAVIOUR:
+                out.append((f"{prefix}.{name}", getattr(table, name),
+                            cls.model_fields[name].default))
+    return out
+
+
+def override_reason(text: str, path: str) -> str:
+    """The comment on a field's line in TOML source (the reason given for an override)."""
+    line = _line_of(text, path)
+    if line is None:
+        return ""
+    src = text.splitlines()[line - 1]
+    return src.split("#", 1)[1].strip() if "#" in src else ""
 
 
 def _known(kind: str, name: str, known: Iterable[str]) -> str:
