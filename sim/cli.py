@@ -433,4 +433,5 @@ def main() -> None:
 
 # Commands defined in their own modules register on `app` (imported last: they import it).
 import sim.cli_plots  # noqa: E402, F401  (plot, report, compare)
+import sim.cli_score  # noqa: E402, F401  (score)
 import sim.cli_sweep  # noqa: E402, F401  (sweep)

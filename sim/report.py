@@ -271,6 +271,56 @@ def summary_tables(t: P.Tables) -> dict[str, pd.DataFrame]:
     return out
 
 
+# ============================================================================ observations
+def observations_html(t: P.Tables) -> str:
+    """The section on the scenario's observations from the historical record and their
+    scores (:mod:`sim.score`), or "" when the scenario has none."""
+    if not (t.manifest.get("scenario") or {}).get("observed"):
+        return ""
+    head = "<h2 id=\"observations\">Observations</h2>"
+    try:
+        from sim.score import score
+
+        st = score(t)
+    except Exception as exc:  # noqa: BLE001 - a failed score must not lose the report
+        return head + f"<p>(not scored: {_esc(type(exc).__name__)}: {_esc(exc)})</p>"
+    obs = st.observations
+    first = obs.drop_duplicates("id")
+    parts = [head, "<p>Facts from the historical record and the share of runs that reproduce "
+             "each (95% Wilson interval; <code>negsim score</code>). Overall score: the mean "
+             "over observations of min(share / required share, 1).</p>",
+             _table(pd.DataFrame({"id": first["id"], "kind": first["kind"],
+                                  "description": first["description"],
+                                  "source": first["source"],
+                                  "required": [f"≥ {_pct(v)}" for v in first["required"]]}))]
+
+    def share(r: Any) -> str:
+        return (f"{_pct(r.share)} ({_pct(r.low)}–{_pct(r.high)}) {'✓' if r.met else '✗'}"
+                if r.counted else "n/a ✗")
+
+    if not st.sweep:
+        o = st.overall.iloc[0]
+        parts.append(_table(pd.DataFrame({
+            "id": obs["id"], "runs counted": [f"{c} of {n}" for c, n in
+                                              zip(obs["counted"], obs["runs"], strict=True)],
+            "share matching": [share(r) for r in obs.itertuples()],
+            "timing error": ["" if np.isnan(w) else f"{w:g} weeks"
+                             for w in obs["timing_error_weeks"]],
+            "note": obs["note"]})))
+        parts.append(f"<p class=\"reading\">Overall score {o['score']:.2f}: "
+                     f"{int(o['met'])} of {int(o['total'])} observations met.</p>")
+        return "\n".join(parts)
+    cells = {(r.point, r.id): share(r) for r in obs.itertuples()}
+    rk = st.ranking()
+    grid = rk[["point", *st.varied]].copy()
+    for i in first["id"]:
+        grid[i] = [cells.get((p, i), "") for p in rk["point"]]
+    grid["score"] = [f"{v:.2f}" for v in rk["score"]]
+    grid["met"] = [f"{m}/{n}" for m, n in zip(rk["met"], rk["total"], strict=True)]
+    parts.append("<p>Per sweep point, best overall score first:</p>" + _table(grid))
+    return "\n".join(parts)
+
+
 # ============================================================================ html
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -357,9 +407,11 @@ def render_html(t: P.Tables, rendered: list[P.Rendered], skipped: dict[str, str]
     if not m.get("complete", True):
         parts.append("<p><strong>Incomplete results:</strong> the runs were interrupted; these "
                      "tables hold only the finished runs.</p>")
+    observed = observations_html(t)
     # contents
     parts.append("<nav><h2>Contents</h2><ul><li><a href=\"#manifest\">Manifest</a></li>"
                  "<li><a href=\"#summary\">Summary tables</a></li>"
+                 + ("<li><a href=\"#observations\">Observations</a></li>" if observed else "")
                  + "".join(f"<li><a href=\"#chart-{_esc(r.stem)}\">{_esc(r.title)}</a></li>"
                            for r in rendered) + "</ul></nav>")
     parts.append("<h2 id=\"manifest\">Manifest</h2>")
@@ -375,6 +427,7 @@ def render_html(t: P.Tables, rendered: list[P.Rendered], skipped: dict[str, str]
     if len(fails):
         parts.append(f"<p><strong>{len(fails)} runs failed</strong> (see failures.parquet); "
                      "they are not in the tables above.</p>")
+    parts.append(observed)
     parts.append("<h2 id=\"charts\">Charts</h2>")
     for r in rendered:
         parts.append(f"<figure id=\"chart-{_esc(r.stem)}\"><h3>{_esc(r.title)}</h3>")

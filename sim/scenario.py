@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.observed import Observation, observation_problems
 
 __all__ = [
     "Backer",
@@ -532,6 +533,10 @@ class Scenario(_Table):
     mediators: dict[Name, Mediator] = F({}, "Mediators.")
     sites: dict[Name, Site] = F(..., "Territory: named sites and their neighbours.")
     events: tuple[Event, ...] = F((), "Dated exogenous events.")
+    observed: tuple[Observation, ...] = F(
+        (), "Facts from the historical record to score runs against ([[observed]]; see "
+            "docs/observations.md and `negsim score`).",
+        exclude_if=lambda v: not v)  # none: the resolved scenario and its digest as before
 
     # ----------------------------------------------------------------- cross-references
     @model_validator(mode="after")
@@ -609,6 +614,7 @@ class Scenario(_Table):
                 if isinstance(ini.withdrawal, str) and ini.withdrawal not in blocs:
                     errs.append((f"{where}.initiative.withdrawal",
                                  f"true, false or a bloc; {_known('bloc', ini.withdrawal, blocs)}"))
+        errs.extend(observation_problems(self))
         if errs:
             raise _CrossRefError(errs)
         return self
@@ -724,10 +730,11 @@ def _line_of(text: str, path: str) -> int | None:
     if not parts:
         return None
     lines = text.splitlines()
-    # events[i].field: the i-th [[events]] header
-    if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit():
+    # events[i].field (or observed[i].field): the i-th [[events]] (or [[observed]]) header
+    if parts[0] in ("events", "observed") and len(parts) > 1 and parts[1].isdigit():
         idx = int(parts[1])
-        headers = [i for i, ln in enumerate(lines) if ln.strip().startswith("[[events]]")]
+        head = f"[[{parts[0]}]]"
+        headers = [i for i, ln in enumerate(lines) if ln.strip().startswith(head)]
         if idx >= len(headers):
             return None
         start, rest = headers[idx], parts[2:]
