@@ -904,9 +904,6 @@ class NegotiationModel(mesa.Model):
         with the deal's provisions and with the weeks it has held."""
         deal = self.deal
         assert deal is not None
-        for b in self.backers.values():
-            b.tire(0.0)
-        self._invalidate()  # fatigue changed capacities
         held = step - self.deal_start
         if not deal.open_ended and held >= deal.duration:
             self.log("truce_end", deal.proposer, "all", proposal_id=deal.id,
@@ -914,6 +911,12 @@ class NegotiationModel(mesa.Model):
             self._end_deal()
             self._fighting(step)  # a k-week truce spares k weeks, not k + 1
             return
+        if not self._keep_or_break(deal, step, held):
+            for b in self.backers.values():  # at the end of a week without battles
+                b.tire(0.0)
+
+    def _keep_or_break(self, deal: Proposal, step: int, held: int) -> bool:
+        """Defection tests, then spoilers' incidents; returns whether the week saw fighting."""
         mp = self.mp
         for k in self.armed:
             d = self.factions[k].keeps(self.view(k), deal, held)
@@ -924,7 +927,7 @@ class NegotiationModel(mesa.Model):
                                 f"[{_terms(d.terms)}]")
                 self._end_deal()
                 self._fighting(step)  # the defector strikes in the week it defects
-                return
+                return True
         strength = agreement_strength(deal, mp.separation_strength, mp.withdrawal_strength)
         escalate = mp.incident_breakdown * (1 - strength) / (1 + held / mp.settle_weeks)
         for k in self.armed:
@@ -942,7 +945,8 @@ class NegotiationModel(mesa.Model):
                     self.log("breakdown", k, "all", proposal_id=deal.id,
                              reason="incident escalated")
                     self._end_deal()
-                    return
+                    return False
+        return False
 
     def _end_deal(self) -> None:
         self.status = "war"
