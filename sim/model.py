@@ -8,6 +8,7 @@ Mesa Scenario), which we leave alone.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -918,6 +919,13 @@ class NegotiationModel(mesa.Model):
     def _keep_or_break(self, deal: Proposal, step: int, held: int) -> bool:
         """Defection tests, then spoilers' incidents; returns whether the week saw fighting."""
         mp = self.mp
+        # the guarantee is only as good as the guarantors' commitment now (their forces, their
+        # fatigue, the events since the signing), not as it was signed
+        monitoring, guarantee = self._guarantees(deal.guarantors,
+                                                 self.mediators.get(deal.proposer))
+        if monitoring != deal.monitoring or guarantee != deal.guarantee:
+            deal = self.deal = dataclasses.replace(deal, monitoring=monitoring,
+                                                   guarantee=guarantee)
         for k in self.armed:
             d = self.factions[k].keeps(self.view(k), deal, held)
             if d.answer is not Answer.ACCEPT:
@@ -985,9 +993,14 @@ class NegotiationModel(mesa.Model):
             self.share_history[b].append(self._bshare[b])
         mp = self.mp
         for b in self.blocs:
-            lost_capital = [k for k in self.armed if self.bloc_of[k] != b
-                            and self.factions[k].p.capital is not None
-                            and self.site_bloc(self.factions[k].p.capital) == b]
+            # a bloc wins by holding victory_share of the value, or by taking every rival
+            # faction's capital (one fallen capital of several does not end the war)
+            capitals = [k for k in self.armed if self.bloc_of[k] != b
+                        and self.factions[k].p.capital is not None]
+            lost_capital = [k for k in capitals
+                            if self.site_bloc(self.factions[k].p.capital) == b]
+            if len(lost_capital) < len(capitals):
+                lost_capital = []
             if self._bshare[b] >= mp.victory_share or lost_capital:
                 winner = max((k for k in self.armed if self.bloc_of[k] == b),
                              key=lambda k: self._fshare.get(k, 0.0))

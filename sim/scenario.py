@@ -251,7 +251,9 @@ class Faction(_Table):
         "False for a political wing: it answers proposals but does not fight; a ceasefire needs "
         "the acceptance of every armed faction.",
     )
-    capital: Name | None = F(None, "Site whose loss means military defeat.")
+    capital: Name | None = F(
+        None, "Its capital: a bloc that takes the capitals of all its rivals' factions wins "
+        "militarily (one fallen capital among several does not end the war).")
     strength: float = F(100.0, "Initial force units.", "units", ge=0, le=1e7)
     base_income: float = F(2.0, "Income per week besides site income.", "units/week", ge=0, le=1e6)
     claims: tuple[Name, ...] = F(
