@@ -232,7 +232,7 @@ class Backer(CellAgent):
         self.spent = 0.0
         self.troops_lost = 0.0
         self.troop_loss_rate = 0.0
-        self.peak_deployed = 0.0
+        self.peak_deployed = 0.0  # most of its forces (troops, fighters) on the client's fronts
         self.red_line_active = False
         self.declared: int | None = None  # step its red line was first declared
         self.committed_until = -1  # last step its own forces stay committed
@@ -284,8 +284,6 @@ class Backer(CellAgent):
             here = 0.0 if here < 1e-6 else here
         if here > 0 or self.key in client.deployed:
             client.deployed[self.key] = here
-        if here > self.peak_deployed:
-            self.peak_deployed = here
         if committed and not withdraw and p.air > 0:
             client.air += p.air * (1.0 - self.fatigue)
 

@@ -159,9 +159,12 @@ class NegotiationModel(mesa.Model):
             reporters[f"belief_{k}"] = lambda m, k=k: m.factions[k].belief
         for k in self.backers:
             reporters[f"support_{k}"] = lambda m, k=k: m.backers[k].support
+        for k in self.armed:
+            reporters[f"losses_{k}"] = lambda m, k=k: m.factions[k].losses_total
         for k, b in self.backers.items():
             if b.p.troops > 0 or b.p.fighters > 0:
                 reporters[f"deployed_{k}"] = lambda m, k=k: m.deployed(k)
+                reporters[f"lost_{k}"] = lambda m, k=k: m.backers[k].troops_lost
         return reporters
 
     def deployed(self, backer: str) -> float:
@@ -563,6 +566,10 @@ class NegotiationModel(mesa.Model):
                          reason=f"commits {client.deployed[b.key]:.0f} units of its own troops"
                                 + (f" and air power (+{p.air:.0%})" if p.air > 0 else "")
                                 + f": client's distress {distress_of[bloc_of[b.client]]:.2f}")
+        for b in backers:
+            here = self.deployed(b.key)
+            if here > b.peak_deployed:
+                b.peak_deployed = here
         keep = 1.0 - mp.demobilisation
         for f in factions.values():
             if not f.armed:

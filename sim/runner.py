@@ -284,6 +284,9 @@ def _run_row(m: NegotiationModel, run: int, seed: int) -> dict:
         row[f"losses_{k}"] = m.factions[k].losses_total
     for k, b in m.backers.items():
         row[f"support_{k}"] = b.spent
+    for k, b in m.backers.items():
+        row[f"deployed_{k}"] = b.peak_deployed
+        row[f"lost_{k}"] = b.troops_lost
     return row
 
 
