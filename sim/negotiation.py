@@ -124,7 +124,8 @@ class FactionView:
     would not attack; threats: the same for its own front sites and the enemy; aim: the least
     value share it would sign for (its reservation value, adapting); pressure: its backers'
     pull toward a deal (dependence-weighted, + wants a deal); hazard: weekly chance it expects an
-    unprotected deal to break (its spoilers' incidents escalating); foreign_own / foreign_rival:
+    unprotected deal to break in its first week (its spoilers' incidents escalating), falling
+    as it settles over settle_weeks (0: not at all); foreign_own / foreign_rival:
     shares of its own / the rival's effective strength that are foreign forces; effective: its
     bloc's effective strength (what a guarantor's forces are set against).
     """
@@ -146,6 +147,7 @@ class FactionView:
     aim_weight: float = 0.5
     pressure: float = 0.0
     hazard: float = 0.0
+    settle_weeks: float = 0.0
     foreign_own: float = 0.0
     foreign_rival: float = 0.0
     effective: float = 0.0
@@ -289,7 +291,8 @@ def evaluate(v: FactionView, p: Proposal) -> Decision:
     if p.open_ended:
         # the chance it still holds, averaged over the horizon: incidents that escalate
         strength = agreement_strength(p, v.separation_strength, v.withdrawal_strength)
-        hold = _mean_survival(v.hazard * (1 - strength), v.discount, v.horizon)
+        hold = _deal_survival(v.hazard * (1 - strength), v.discount, v.horizon,
+                              v.settle_weeks)
         base = hold * held + (1 - hold) * (line - v.war_cost)
         scale = 1.0
         aims = aims_term(v, held)
@@ -359,7 +362,7 @@ def keep_value(v: FactionView, deal: Proposal, weeks_held: int, settle_weeks: fl
 
 def freeze_value(v: FactionView) -> float:
     """Per-week value of freezing today's line for good, as the faction itself would propose it."""
-    hold = _mean_survival(v.hazard, v.discount, v.horizon)
+    hold = _deal_survival(v.hazard, v.discount, v.horizon, v.settle_weeks)
     return (hold * v.share + (1 - hold) * (v.share - v.war_cost) + aims_term(v, v.share)
             - v.audience_cost * max(v.momentum, 0.0) + v.pressure)
 
@@ -368,6 +371,24 @@ def wants_to_propose(v: FactionView) -> bool:
     """A faction proposes when fighting on is worth less than freezing today's line (its aims
     counted)."""
     return freeze_value(v) > value_of_fighting(v)[0]
+
+
+@lru_cache(maxsize=4096)
+def _deal_survival(hazard: float, discount: float, horizon: int, settle_weeks: float) -> float:
+    """Discount-weighted mean chance that a deal still holds, over the horizon, when its
+    weekly hazard in week t is hazard / (1 + t / settle_weeks): it settles as it holds (the
+    model's own rule, so expectations match it). Without settling, `_mean_survival`."""
+    if hazard <= 0:
+        return 1.0
+    if settle_weeks <= 0:
+        return _mean_survival(hazard, discount, horizon)
+    alive, total, weight, d = 1.0, 0.0, 0.0, 1.0
+    for t in range(1, horizon + 1):
+        alive *= 1.0 - hazard / (1.0 + (t - 1) / settle_weeks)
+        d *= discount
+        total += d * alive
+        weight += d
+    return total / weight
 
 
 @lru_cache(maxsize=4096)
