@@ -50,8 +50,8 @@ class Scripted(Faction):
     def wants_to_propose(self, view):
         return False
 
-    def defects(self, view, deal, monitoring):
-        return False, 0.0, 0.0
+    def keeps(self, view, deal, weeks_held):
+        return Decision(Answer.ACCEPT, 0.0, 0.0, {"scripted": 1.0})  # keeps every deal
 
 
 def scripted_model(script: dict[str, Answer], scenario: sim.Scenario, rng=0):
@@ -65,6 +65,14 @@ def with_initiative(data: dict, date: str, **ini) -> dict:
         {"date": dt.date.fromisoformat(date), "description": "conference",
          "initiative": {"mediator": "un", **ini}})
     data["mediators"]["un"]["activity"] = 0.0
+    return data
+
+
+def no_spoilers(data: dict) -> dict:
+    """No spoiler incidents: a deal is tested from its first week, and these tests are about
+    how it comes into force and ends, not about incidents."""
+    for f in data["factions"].values():
+        f["spoiler_rate"] = 0.0
     return data
 
 
@@ -138,7 +146,7 @@ def test_run_stops_at_the_horizon_or_victory():
 
 # ---------------------------------------------------------------------- diplomacy
 def test_ceasefire_needs_every_armed_faction_to_accept_the_same_proposal():
-    scn = scenario_from_dict(with_initiative(duel_data(), "2020-02-03"))
+    scn = scenario_from_dict(no_spoilers(with_initiative(duel_data(), "2020-02-03")))
     step = scn.date_step(dt.date(2020, 2, 3))
     both = scripted_model({"west": Answer.ACCEPT, "east": Answer.ACCEPT}, scn)
     one = scripted_model({"west": Answer.ACCEPT, "east": Answer.REJECT}, scn)
@@ -156,7 +164,7 @@ def test_ceasefire_needs_every_armed_faction_to_accept_the_same_proposal():
 def test_a_political_wing_answers_but_cannot_block():
     data = with_initiative(duel_data(), "2020-02-03")
     data["factions"]["east_parliament"] = {"bloc": "east", "armed": False}
-    scn = scenario_from_dict(data)
+    scn = scenario_from_dict(no_spoilers(data))
     m = scripted_model({"west": Answer.ACCEPT, "east": Answer.ACCEPT,
                         "east_parliament": Answer.REJECT}, scn)
     for _ in range(scn.date_step(dt.date(2020, 2, 3))):
@@ -167,7 +175,8 @@ def test_a_political_wing_answers_but_cannot_block():
 
 
 def test_a_short_truce_expires_and_the_war_resumes():
-    scn = scenario_from_dict(with_initiative(duel_data(), "2020-02-03", duration_weeks=2))
+    scn = scenario_from_dict(no_spoilers(with_initiative(duel_data(), "2020-02-03",
+                                                         duration_weeks=2)))
     m = scripted_model({"west": Answer.ACCEPT, "east": Answer.ACCEPT}, scn)
     start = scn.date_step(dt.date(2020, 2, 3))
     statuses = []
@@ -196,18 +205,24 @@ def test_no_battle_while_a_ceasefire_holds():
 
 def test_mediator_proposes_only_when_it_sees_a_bargaining_range():
     """Endogenous initiative: a noiseless, always-active mediator proposes only when every
-    party's surplus from a freeze is non-negative."""
-    scn = duel(mediators__un__activity=1.0, mediators__un__noise=0.0)
-    m = NegotiationModel(scn, rng=5)
-    m.run()
-    ev = m.datacollector.get_table_dataframe("events")
-    med = ev[(ev.kind == "proposal") & (ev.actor == "un")]
-    assert len(med) > 0  # otherwise the check below would pass vacuously
-    for pid in med.proposal_id:
-        # the mediator's own estimate said every armed faction gains from the deal
-        note = ev[(ev.proposal_id == pid) & (ev.kind == "proposal")].reason.iloc[0]
-        est = [float(x) for x in re.findall(r"(?:west|east) ([+-][0-9.]+)", note)]
-        assert len(est) == 2 and min(est) >= 0
+    party's surplus from a freeze is non-negative. A costlier war (war_cost 0.05) so that
+    ranges open up: with aims counted, a side that has lost ground rarely sees one at the
+    default cost."""
+    scn = duel(mediators__un__activity=1.0, mediators__un__noise=0.0,
+               factions__west__war_cost=0.05, factions__east__war_cost=0.05)
+    seen = 0
+    for seed in range(5):
+        m = NegotiationModel(scn, rng=seed)
+        m.run()
+        ev = m.datacollector.get_table_dataframe("events")
+        med = ev[(ev.kind == "proposal") & (ev.actor == "un")]
+        seen += len(med)
+        for pid in med.proposal_id:
+            # the mediator's own estimate said every armed faction gains from the deal
+            note = ev[(ev.proposal_id == pid) & (ev.kind == "proposal")].reason.iloc[0]
+            est = [float(x) for x in re.findall(r"(?:west|east) ([+-][0-9.]+)", note)]
+            assert len(est) == 2 and min(est) >= 0
+    assert seen > 0  # otherwise the check above would pass vacuously
 
 
 # ---------------------------------------------------------------------- support
@@ -313,9 +328,13 @@ def test_aims_adapt_on_a_gain_computed_only_when_the_rule_needs_it():
 
     assert not f.adapt_aim(share=0.95, momentum=0.0, expected_gain=gain)  # aims met
     assert not f.adapt_aim(share=0.5, momentum=0.1, expected_gain=gain)  # advancing
+    assert f.loss_rate < f.model.mp.hurting_loss_rate
+    assert not f.adapt_aim(share=0.5, momentum=0.0, expected_gain=gain)  # still, not hurting
     assert f.adapt_aim(share=0.5, momentum=-0.1, expected_gain=gain)  # losing ground
+    assert f.adapt_aim(share=0.5, momentum=0.1, expected_gain=gain, ratio=0.1)  # collapsing
     assert asked == []
-    assert f.adapt_aim(share=0.5, momentum=0.0, expected_gain=gain) and asked == [1]  # stuck
+    f.loss_rate = f.model.mp.hurting_loss_rate
+    assert f.adapt_aim(share=0.5, momentum=0.0, expected_gain=gain) and asked == [1]  # hurting
 
 
 class Eager(Faction):
@@ -326,7 +345,7 @@ class Eager(Faction):
 
 
 def test_a_faction_with_its_own_proposal_rule_is_not_held_back_by_its_aims():
-    assert Eager.may_propose is not Faction.may_propose
+    assert not hasattr(Faction, "may_propose")  # no shortcut from aims: its rule decides
     cls = type("EagerModel", (NegotiationModel,), {"faction_class": Eager})
     m = cls(duel(factions__west__min_share=1.0, factions__east__min_share=1.0), rng=0, steps=6)
     m.run()
@@ -390,10 +409,11 @@ def test_parallel_equals_serial_for_any_chunk_size():
 # shows up here. Update them deliberately (and say why in the commit).
 REFERENCE = {
     # run: (outcome, first_ceasefire_step, n_proposals, control_west)
-    0: ("fragile_ceasefire", 31, 27, 0.285714),
-    1: ("ongoing", 17, 22, 0.714286),
-    2: ("fragile_ceasefire", 27, 31, 0.714286),
-    3: ("fragile_ceasefire", 19, 28, 0.714286),
+    # regenerated after the rework of aims, deal durability, terms and backers' forces
+    0: ("stalemate", None, 15, 0.285714),
+    1: ("ongoing", None, 8, 0.285714),
+    2: ("ongoing", 33, 16, 0.714286),
+    3: ("stalemate", 49, 14, 0.285714),
 }
 
 

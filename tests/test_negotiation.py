@@ -21,7 +21,7 @@ from sim.negotiation import (
 def view(**kw) -> FactionView:
     base = dict(
         faction="a", bloc="west", share=0.5, momentum=0.0, belief=0.5, targets=(), threats=(),
-        war_cost=0.01, audience_cost=1.0, min_share=0.0, discount=0.98, horizon=26,
+        war_cost=0.01, audience_cost=1.0, aim=0.0, discount=0.98, horizon=26,
         political_value=0.2, withdrawal_value=0.15,
     )
     base.update(kw)
@@ -120,19 +120,45 @@ def test_returning_sites_changes_the_line_for_both_sides():
 
 
 def test_withdrawal_is_worth_more_to_the_side_without_foreign_forces():
-    p = freeze(withdrawal=True)
+    p = freeze(withdrawal=("west", "east"))  # every bloc's foreign forces leave
     a = evaluate(view(foreign_own=0.0, foreign_rival=0.4), p)
     b = evaluate(view(foreign_own=0.4, foreign_rival=0.0), p)
     assert a.terms["withdrawal"] == pytest.approx(0.15 * 0.4)
     assert b.terms["withdrawal"] == pytest.approx(-0.15 * 0.4)
 
 
-def test_aims_block_a_deal_worth_more_than_fighting():
-    v = view(min_share=0.6)
-    d = evaluate(v, freeze())
-    assert d.deal >= d.fight
-    assert d.answer is Answer.REJECT
-    assert not wants_to_propose(v)
+def test_withdrawal_by_one_bloc_counts_only_that_blocs_foreign_forces():
+    both = view(foreign_own=0.3, foreign_rival=0.4)  # a west view
+    assert evaluate(both, freeze(withdrawal=("west", "east"))).terms["withdrawal"] == (
+        pytest.approx(0.15 * (0.4 - 0.3)))
+    # only the rival's leave: a gain, its own stay
+    assert evaluate(both, freeze(withdrawal=("east",))).terms["withdrawal"] == pytest.approx(
+        0.15 * 0.4)
+    # only its own leave: a loss, the rival's stay
+    assert evaluate(both, freeze(withdrawal=("west",))).terms["withdrawal"] == pytest.approx(
+        -0.15 * 0.3)
+    assert evaluate(both, freeze()).terms["withdrawal"] == 0.0
+
+
+def test_aims_are_a_reservation_value_not_a_veto():
+    """A shortfall from its aims costs aim_weight x the shortfall: a small one leaves a freeze
+    worth more than fighting on (accepted, and it would propose it), a large one does not."""
+    plain = evaluate(view(), freeze())
+    assert plain.terms["aims"] == 0.0
+    near = view(aim=0.51, aim_weight=0.5)  # holds 0.5: 0.01 short
+    d = evaluate(near, freeze())
+    assert d.terms["aims"] == pytest.approx(-0.5 * 0.01)
+    assert d.deal == pytest.approx(plain.deal - 0.005)
+    assert d.answer is Answer.ACCEPT
+    assert wants_to_propose(near)
+    far = view(aim=0.6, aim_weight=0.5)  # 0.1 short: -0.05 outweighs the war cost of 0.01
+    d = evaluate(far, freeze())
+    assert d.terms["aims"] == pytest.approx(-0.05)
+    assert d.deal < d.fight and d.answer is not Answer.ACCEPT
+    assert not wants_to_propose(far)
+    assert freeze_value(far) == pytest.approx(freeze_value(view()) - 0.05)
+    # the same shortfall with no weight on aims is the plain freeze again
+    assert evaluate(replace(far, aim_weight=0.0), freeze()).answer is Answer.ACCEPT
 
 
 def test_political_share_makes_a_deal_attractive_to_the_smaller_side():
@@ -145,7 +171,7 @@ def test_political_share_makes_a_deal_attractive_to_the_smaller_side():
 def test_monitoring_raises_the_value_of_an_open_ended_deal():
     v = view(hazard=0.05)
     plain = evaluate(v, freeze())
-    guarded = evaluate(v, freeze(guarantor="turkey", monitoring=0.9))
+    guarded = evaluate(v, freeze(guarantors=("turkey",), guarantee=100.0, monitoring=0.9))
     assert guarded.deal > plain.deal
 
 
