@@ -148,7 +148,8 @@ class Faction(CellAgent):
         if self.aim <= target:
             return False
         if not (collapsing or momentum < 0):
-            if self.loss_rate < mp.hurting_loss_rate:
+            # its bloc's losses: a political wing hurts with the forces it speaks for
+            if self.model.bloc_loss_rate(self.bloc) < mp.hurting_loss_rate:
                 return False
             gain = expected_gain() if callable(expected_gain) else expected_gain
             if gain > 0:

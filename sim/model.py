@@ -29,6 +29,7 @@ from sim.negotiation import (
     FactionView,
     Proposal,
     agreement_strength,
+    containment,
     front_gain,
     value_of_fighting,
 )
@@ -340,7 +341,7 @@ class NegotiationModel(mesa.Model):
         return FactionView(
             faction=key, bloc=bloc, share=self._bshare[bloc], momentum=self.momentum(bloc),
             belief=f.belief, targets=targets, threats=threats,
-            war_cost=p.war_cost + p.casualty_aversion * self._bloc_loss_rate(bloc),
+            war_cost=p.war_cost + p.casualty_aversion * self.bloc_loss_rate(bloc),
             audience_cost=p.audience_cost, aim=f.aim, discount=p.discount,
             horizon=mp.horizon, political_value=mp.political_value,
             withdrawal_value=mp.withdrawal_value, aim_weight=mp.aim_weight, pressure=pressure,
@@ -409,7 +410,8 @@ class NegotiationModel(mesa.Model):
                 got[b] = tuple(shares)
         return got
 
-    def _bloc_loss_rate(self, bloc: str) -> float:
+    def bloc_loss_rate(self, bloc: str) -> float:
+        """The mean smoothed loss rate of a bloc's armed factions."""
         ks = self._bloc_armed[bloc]
         return sum(self.factions[k].loss_rate for k in ks) / max(len(ks), 1)
 
@@ -450,6 +452,10 @@ class NegotiationModel(mesa.Model):
         self._check_end(week)  # 6. victory or the end of the run
         if self._moved:
             self._reseat()
+        for b in self.backers.values():  # as the steps table records them
+            here = self.deployed(b.key)
+            if here > b.peak_deployed:
+                b.peak_deployed = here
         self.datacollector.collect(self)
 
     def _reseat(self) -> None:
@@ -567,10 +573,6 @@ class NegotiationModel(mesa.Model):
                          reason=f"commits {client.deployed[b.key]:.0f} units of its own troops"
                                 + (f" and air power (+{p.air:.0%})" if p.air > 0 else "")
                                 + f": client's distress {distress_of[bloc_of[b.client]]:.2f}")
-        for b in backers:
-            here = self.deployed(b.key)
-            if here > b.peak_deployed:
-                b.peak_deployed = here
         keep = 1.0 - mp.demobilisation
         for f in factions.values():
             if not f.armed:
@@ -944,8 +946,11 @@ class NegotiationModel(mesa.Model):
                 self._end_deal()
                 self._fighting(step)  # the defector strikes in the week it defects
                 return True
+        # monitors damp incidents; separation and withdrawal keep them from escalating
         strength = agreement_strength(deal, mp.separation_strength, mp.withdrawal_strength)
-        escalate = mp.incident_breakdown * (1 - strength) / (1 + held / mp.settle_weeks)
+        escalate = (mp.incident_breakdown
+                    * containment(deal, mp.separation_strength, mp.withdrawal_strength)
+                    / (1 + held / mp.settle_weeks))
         for k in self.armed:
             rate = self.factions[k].p.spoiler_rate * (1 - deal.monitoring)
             if rate > 0 and self.rng.random() < rate:

@@ -27,6 +27,7 @@ from functools import lru_cache
 __all__ = [
     "Answer",
     "agreement_strength",
+    "containment",
     "keep_value",
     "Decision",
     "FactionView",
@@ -229,17 +230,24 @@ def _line_share(v: FactionView, p: Proposal) -> float:
     return share
 
 
-def agreement_strength(p: Proposal, separation_strength: float,
-                       withdrawal_strength: float) -> float:
-    """Share of incidents that do not escalate into a breakdown thanks to the deal's
-    provisions (Fortna 2004): monitors and guarantors, a separation of forces, the withdrawal of
-    foreign forces; each prevents its share of what the others let through."""
-    through = 1.0 - p.monitoring
+def containment(p: Proposal, separation_strength: float, withdrawal_strength: float) -> float:
+    """Share of incidents that still escalate despite the deal's structural provisions: a
+    separation of forces and the withdrawal of foreign forces each contain their share."""
+    through = 1.0
     if p.separation:
         through *= 1.0 - separation_strength
     if p.withdrawal:
         through *= 1.0 - withdrawal_strength
-    return 1.0 - through
+    return through
+
+
+def agreement_strength(p: Proposal, separation_strength: float,
+                       withdrawal_strength: float) -> float:
+    """Share of the breakdowns an unprotected deal would suffer that the deal's provisions
+    prevent (Fortna 2004): monitors and guarantors damp incidents, a separation of forces and
+    the withdrawal of foreign forces keep them from escalating; each prevents its share of what
+    the others let through."""
+    return 1.0 - (1.0 - p.monitoring) * containment(p, separation_strength, withdrawal_strength)
 
 
 def deterrence(enforcement: float, guarantee: float, effective: float) -> float:
