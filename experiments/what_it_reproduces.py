@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         met = o[o.met]
         missed = o[~o.met]
         overrides = len(sim.scenario.behaviour_overrides(scn))
-        rows.append(f"| {name} | {table.score:.2f} | {len(met)} of {len(o)} | {overrides} | "
+        dated = len(sim.scenario.behaviour_events(scn))
+        own = f"{overrides}" + (f" (+{dated} by dated events)" if dated else "")
+        rows.append(f"| {name} | {table.score:.2f} | {len(met)} of {len(o)} | {own} | "
                     + (", ".join(f"`{i}`" for i in missed.id) or "none") + " |")
         facts += [f"## {name} (`scenarios/{file}`, {runs} runs, seed {seed})", "",
                   "| fact | kind | share of runs [95%] | required | met |",

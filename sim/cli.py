@@ -168,9 +168,14 @@ def check(
 
 def _print_overrides(path: Path, scn: Scenario) -> None:
     """List the behavioural defaults a scenario overrides, with the reason its file gives."""
-    from sim.scenario import behaviour_overrides, override_reason
+    from sim.scenario import behaviour_events, behaviour_overrides, override_reason
 
     found = behaviour_overrides(scn)
+    dated = behaviour_events(scn)
+    if dated:
+        out.print(f"  behaviour changed by dated events ({len(dated)}):")
+        for epath, value, what in dated:
+            out.print(f"    {_escape(epath)} = {value!r}: {_escape(what)}", soft_wrap=True)
     if not found:
         out.print("  behaviour: the library's defaults, no overrides")
         return

@@ -32,6 +32,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Site",
+    "behaviour_events",
     "behaviour_overrides",
     "load_scenario",
     "parse_override",
@@ -686,6 +687,24 @@ def behaviour_overrides(scn: Scenario) -> list[tuple[str, Any, Any]]:
             if name in table.model_fields_set and field_kind(cls, name) == BEHAVIOUR:
                 out.append((f"{prefix}.{name}", getattr(table, name),
                             cls.model_fields[name].default))
+    return out
+
+
+def behaviour_events(scn: Scenario) -> list[tuple[str, Any, str]]:
+    """Behavioural parameters that dated events change: (the event's entry, as
+    ``events[i].set.<path>`` or ``.scale.``, the value or factor, the event's description).
+    A dated fact (sanctions imposed, a negotiator replaced) that the model can only express
+    through behaviour; `negsim check` lists them beside the overrides."""
+    out = []
+    groups = {"factions": Faction, "backers": Backer, "mediators": Mediator}
+    for i, e in enumerate(scn.events):
+        for kind, changes in (("set", e.set), ("scale", e.scale)):
+            for path, value in changes.items():
+                parts = path.split(".")
+                cls = ModelParams if parts[0] == "model" else groups.get(parts[0])
+                if cls is not None and field_kind(cls, parts[-1]) == BEHAVIOUR:
+                    out.append((f"events[{i}].{kind}.{path}", value,
+                                f"{e.date}: {e.description}"))
     return out
 
 
