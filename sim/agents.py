@@ -84,12 +84,18 @@ class Faction(CellAgent):
     @property
     def forces(self) -> float:
         """Men under arms on its fronts: its own, foreign fighters, backers' deployed troops."""
-        return self.strength + sum(self.foreign.values()) + sum(self.deployed.values())
+        n = self.strength
+        if self.foreign:
+            n += sum(self.foreign.values())
+        if self.deployed:
+            n += sum(self.deployed.values())
+        return n
 
     @property
     def effective(self) -> float:
         """Its forces times what air campaigns add to their effectiveness."""
-        return self.forces * (1.0 + self.air)
+        n = self.forces
+        return n * (1.0 + self.air) if self.air else n
 
     def income(self) -> float:
         return self.p.base_income + self.model.site_income(self.key) + self.money

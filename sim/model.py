@@ -453,9 +453,10 @@ class NegotiationModel(mesa.Model):
         if self._moved:
             self._reseat()
         for b in self.backers.values():  # as the steps table records them
-            here = self.deployed(b.key)
-            if here > b.peak_deployed:
-                b.peak_deployed = here
+            if b.p.fighters > 0 or b.p.troops > 0:
+                here = self.deployed(b.key)
+                if here > b.peak_deployed:
+                    b.peak_deployed = here
         self.datacollector.collect(self)
 
     def _reseat(self) -> None:
@@ -527,12 +528,14 @@ class NegotiationModel(mesa.Model):
                     p.red_line_from is None or date >= p.red_line_from):
                 b.declared = step  # a red line deters (and binds) from when it is declared
                 self._retopo()
-            threatened = self._red_line_threatened(b, step)
+            threatened = b.declared is not None and self._red_line_threatened(b, step)
             was = b.red_line_active
             level = b.decide_support(distress_of[bloc], total_given - given[bloc], threatened,
                                      quiet)
             levels.append(level)
-            commits.append(b.commits(distress_of[bloc], threatened, step))
+            # only a backer with troops or air power of its own decides on committing them
+            commits.append((p.troops > 0 or p.air > 0)
+                           and b.commits(distress_of[bloc], threatened, step))
             if b.red_line_active and not was:
                 self.log("escalation", b.key, ",".join(p.red_lines),
                          value=level, reason=f"red line threatened; capacity now "
@@ -566,6 +569,8 @@ class NegotiationModel(mesa.Model):
             if fighters > 0:
                 client.foreign[b.key] = client.foreign.get(b.key, 0.0) + fighters
             client.money += new * p.money
+            if not committed and b.key not in client.deployed:
+                continue  # nothing of its own to send or to pull out
             was_in = client.deployed.get(b.key, 0.0)
             b.deploy(client, committed, withdraw)
             if was_in <= 0 < client.deployed.get(b.key, 0.0):
