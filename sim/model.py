@@ -301,12 +301,15 @@ class NegotiationModel(mesa.Model):
         recruitment = mp.recruitment
         income = self._topology().income
         total = 0.0
+        tw = mp.trend_weeks
         for k in self._bloc_armed[bloc]:
             f = self.factions[k]
             total += sum(f.pipeline.values())
             for b in self.backers_of[k]:
                 p, h = b.p, b.history
-                trend = (h[-1] - h[-5 if len(h) >= 5 else 0]) / 4.0
+                # the weekly trend of its support over trend_weeks, rising only; a linear rise
+                # averages half its end value over the projection
+                trend = (h[-1] - h[-1 - tw if len(h) > tw else 0]) / tw
                 level = b.support + (0.0 if trend < 0.0 else trend) * weeks / 2
                 cap = b.capacity()
                 if cap <= level:
@@ -638,7 +641,9 @@ class NegotiationModel(mesa.Model):
         return front_gain(targets, threats, self._bshare[f.bloc], f.p.discount, self.mp.horizon)
 
     def _unbiased_gain(self, client: Faction) -> float:
-        """The client's expected weekly gain from fighting on, without its optimism."""
+        """The client's expected weekly gain from fighting on, without its optimism: its
+        expected change of share over the horizon, spread over the half horizon a gain takes
+        on average to come."""
         n0 = client.p.belief_alpha + client.p.belief_beta
         unbiased = client.belief - client.p.optimism * n0 / (client.alpha + client.beta)
         gain = self._expected_gain(client, min(max(unbiased, 0.0), 1.0))
