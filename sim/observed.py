@@ -116,6 +116,8 @@ from pydantic import (
     field_validator,
 )
 
+from sim.fields import F, Name
+
 __all__ = [
     "KINDS",
     "Answer",
@@ -133,14 +135,7 @@ __all__ = [
     "observed_line",
 ]
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Weeks = Annotated[int, Field(ge=0, le=2000)]
-
-
-def F(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
-    """A documented field (as in :mod:`sim.scenario`)."""
-    extra = {"unit": unit} if unit else None
-    return Field(default, description=description, json_schema_extra=extra, **bounds)
 
 
 class _Entry(BaseModel):
