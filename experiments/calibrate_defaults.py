@@ -43,7 +43,9 @@ WARS = {
     "sudan": ROOT / "scenarios" / "sudan_2023.toml",
 }
 
-#: Model-wide behavioural parameters and the range each is drawn from (lo..hi).
+#: Behavioural parameters and the range each is drawn from (lo..hi). A path with ``*`` for
+#: the actor (``factions.*.war_cost``) is the library's default for every such actor: each
+#: point sets it on every actor of every war that does not override it for a reason of its own.
 PARAMETERS = {
     "model.aim_weight": "0.1..1.5",
     "model.collapse_ratio": "0.2..0.8",
@@ -56,14 +58,47 @@ PARAMETERS = {
 }
 
 
+#: The actors' defaults, a second round (``--actors``).
+ACTOR_PARAMETERS = {
+    "factions.*.war_cost": "0.002..0.03",
+    "factions.*.casualty_aversion": "0..1.5",
+    "factions.*.audience_cost": "0..3",
+    "factions.*.aim_adaptation": "0.02..0.5",
+    "factions.*.attack_threshold": "0.3..0.6",
+    "factions.*.spoiler_rate": "0.005..0.08",
+    "backers.*.leverage": "0..0.1",
+}
+
+
+def expand(scn: sim.Scenario, point: dict) -> list[tuple[str, object]]:
+    """A point's values as overrides of one war: ``group.*.field`` becomes one override per
+    actor of that group that keeps the library's default (its own overrides stand)."""
+    out = []
+    for path, value in point.items():
+        group, who, name = (path.split(".") + ["", ""])[:3] if "*" in path else ("", "", "")
+        if who != "*":
+            out.append((path, value))
+            continue
+        for key, actor in getattr(scn, group).items():
+            if name not in actor.model_fields_set:
+                out.append((f"{group}.{key}.{name}", value))
+    return out
+
+
+def _default(path: str):
+    group, _, name = path.rpartition(".")
+    cls = {"model": sim.scenario.ModelParams, "factions.*": sim.scenario.Faction,
+           "backers.*": sim.scenario.Backer, "mediators.*": sim.scenario.Mediator}[group]
+    return cls.model_fields[name].default
+
+
 def design(samples: int, seed: int, params: dict[str, str] | None = None) -> Design:
     """A Latin hypercube over `params` (default PARAMETERS), with the current defaults as
     point 0."""
     params = params or PARAMETERS
     varies = [parse_vary(p, s) for p, s in params.items()]
     lhs = make_design("lhs", varies, samples, seed)
-    defaults = sim.scenario.ModelParams()
-    current = {p: getattr(defaults, p.split(".", 1)[1]) for p in params}
+    current = {p: _default(p) for p in params}
     return Design("lhs", lhs.varies, samples, seed, (current, *lhs.points))
 
 
@@ -83,8 +118,8 @@ def run(samples: int, runs: int, seed: int, jobs: int, quiet: bool = False,
         with ctx:
             for i, point in enumerate(d.points):
                 row: dict = {"point": i, **point}
-                for name in wars:
-                    scn = sim.load_scenario(WARS[name], list(point.items()))
+                for name, base in wars.items():
+                    scn = sim.load_scenario(WARS[name], expand(base, point))
                     res = run_replicates(scn, runs, seed, executor=ex, progress=advance)
                     table = score(res, scn)
                     row[f"score_{name}"] = table.score
@@ -115,14 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--param", action="append", default=[], metavar="PATH=LO..HI",
                     help="vary only these model parameters (repeatable), for a focused round, "
                          "e.g. --param model.deploy_distress=0.05..0.3")
+    ap.add_argument("--actors", action="store_true",
+                    help="vary the actors' behavioural defaults (ACTOR_PARAMETERS) instead of "
+                         "the model-wide ones")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     a = ap.parse_args(argv)
-    params = dict(p.split("=", 1) for p in a.param) or PARAMETERS
+    params = dict(p.split("=", 1) for p in a.param) or (
+        ACTOR_PARAMETERS if a.actors else PARAMETERS)
     table = run(a.samples, a.runs, a.seed, a.jobs, a.quiet, params)
     con = Console(width=max(Console().width, 150))
     t = Table(title="Points by joint score (mean of the wars' scores; worst war as tie-break)")
     for c in ["point", "score", "worst", *(f"score_{n}" for n in WARS), *params]:
-        t.add_column(c.removeprefix("model.").removeprefix("score_"), justify="right")
+        t.add_column(c.removeprefix("model.").removeprefix("score_").replace(".*.", "."),
+                     justify="right")
     for _, r in table.head(12).iterrows():
         t.add_row(str(int(r["point"])), *(f"{r[c]:.3f}" for c in ["score", "worst"]),
                   *(f"{r[f'score_{n}']:.2f}" for n in WARS),
