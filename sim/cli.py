@@ -368,7 +368,8 @@ def explain(
 @app.command()
 def fields(
     table: Annotated[str | None, typer.Argument(
-        help="model, factions, backers, mediators, sites or events (default: all).")] = None,
+        help="model, factions, backers, mediators, sites, events, initiative, or observed "
+             "(every kind of [[observed]] entry) (default: all).")] = None,
 ) -> None:
     """List every scenario field with its kind, default, unit, allowed range and meaning.
 
@@ -379,20 +380,27 @@ def fields(
 
     Example: negsim fields backers
     """
+    from sim import observed as O
     from sim import scenario as S
 
     tables = {"model": S.ModelParams, "factions": S.Faction, "backers": S.Backer,
               "mediators": S.Mediator, "sites": S.Site, "events": S.Event,
               "initiative": S.Initiative}
+    tables |= {f"observed:{k}": cls for k, cls in O.KINDS.items()}
+    if table == "observed":
+        tables = {k: v for k, v in tables.items() if k.startswith("observed:")}
+        table = None
     if table is not None and table not in tables:
         err.print(f"[bold red]error:[/] unknown table {table!r}; expected one of "
-                  + ", ".join(tables))
+                  + ", ".join([*tables, "observed"]))
         raise typer.Exit(EXIT_BAD_INPUT)
     for name, cls in tables.items():
         if table is not None and name != table:
             continue
         title = ("[model]" if name == "model" else "[[events]]" if name == "events"
-                 else "[events.initiative]" if name == "initiative" else f"[{name}.<name>]")
+                 else "[events.initiative]" if name == "initiative"
+                 else f'[[observed]] kind = "{name[9:]}"' if name.startswith("observed:")
+                 else f"[{name}.<name>]")
         t = Table(title=_escape(title), title_justify="left")
         for c in ("field", "kind", "default", "unit", "range", "meaning"):
             t.add_column(c, overflow="fold")

@@ -388,7 +388,40 @@ def test_fields_titles_name_the_tables() -> None:
 
 
 def test_fields_unknown_table() -> None:
-    assert_bad_input(invoke("fields", "backer"), "backer", "backers")
+    assert_bad_input(invoke("fields", "backer"), "backer", "backers", "observed")
+
+
+def test_fields_say_what_each_field_states() -> None:
+    rows = _field_rows(invoke("fields", "backers").output)
+    assert "fact" in rows["capacity"] and "fact" in rows["troops"]
+    assert "behaviour" in rows["response"] and "behaviour" in rows["leverage"]
+    rows = _field_rows(invoke("fields", "model").output)
+    assert "setting" in rows["weeks"] and "behaviour" in rows["aim_weight"]
+
+
+def test_fields_observed_lists_every_kind_of_observation() -> None:
+    from sim.observed import KINDS
+
+    out = invoke("fields", "observed").output
+    for kind in KINDS:
+        assert f'kind = "{kind}"' in out, kind
+    assert "[model]" not in out
+
+
+def test_check_lists_behavioural_overrides_with_their_reasons(tmp_path: Path) -> None:
+    out = invoke("check", ROOT / "scenarios" / "libya_2019.toml").output
+    assert "behavioural overrides (3)" in out
+    assert "factions.lna.optimism = 0.2 (default 0.0)" in out
+    assert '"no need"' in out  # the reason given on the field's line
+    text = (ROOT / "scenarios" / "symmetric_duel.toml").read_text().replace(
+        "optimism = 0.2  # synthetic", "optimism = 0.2\n# synthetic", 1)
+    bare = tmp_path / "bare.toml"
+    bare.write_text(text)
+    out = invoke("check", bare).output
+    assert "no reason given" in out
+    donbas = invoke("check", ROOT / "scenarios" / "donbas_2014.toml").output
+    assert "behaviour changed by dated events" in donbas
+    assert "fatigue_rate" in donbas
 
 
 # ----------------------------------------------------------------------------- help
