@@ -239,11 +239,17 @@ class Backer(CellAgent):
         self.spent = 0.0
         self.troops_lost = 0.0
         self.troop_loss_rate = 0.0
-        self.peak_deployed = 0.0  # most of its forces (troops, fighters) on the client's fronts
         self.red_line_active = False
         self.declared: int | None = None  # step its red line was first declared
         self.committed_until = -1  # last step its own forces stay committed
         self.preference = 0.0  # + wants a ceasefire, - wants the war to go on
+
+    @property
+    def peak_deployed(self) -> float:
+        """The most of its forces (troops, fighters) on the client's fronts in any week, as
+        the steps table recorded them (0 for a backer with neither)."""
+        got = self.model.datacollector.model_vars.get(f"deployed_{self.key}")
+        return max(got) if got else 0.0
 
     def capacity(self) -> float:
         cap = self.p.capacity + (self.p.red_line_capacity if self.red_line_active else 0.0)

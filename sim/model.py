@@ -248,12 +248,20 @@ class NegotiationModel(mesa.Model):
     def bloc_effective(self, bloc: str) -> float:
         return self._bloc_eff()[bloc]
 
+    def _effective(self) -> dict[str, float]:
+        """Every faction's effective strength in this state."""
+        got = self._cache.get("eff")
+        if got is None:
+            got = self._cache["eff"] = {k: f.effective for k, f in self.factions.items()}
+        return got
+
     def _bloc_eff(self) -> dict[str, float]:
         got = self._cache.get("beff")
         if got is None:
+            eff = self._effective()
             got = self._cache["beff"] = {b: 0 for b in self.blocs}
             for k in self.armed:
-                got[self.bloc_of[k]] += self.factions[k].effective
+                got[self.bloc_of[k]] += eff[k]
         return got
 
     def momentum(self, bloc: str) -> float:
@@ -302,6 +310,7 @@ class NegotiationModel(mesa.Model):
         income = self._topology().income
         total = 0.0
         tw = mp.trend_weeks
+        eff = self._effective()
         for k in self._bloc_armed[bloc]:
             f = self.factions[k]
             total += sum(f.pipeline.values())
@@ -317,7 +326,7 @@ class NegotiationModel(mesa.Model):
                 total += level * (p.arms + p.fighters) * p.efficiency * weeks
                 total += level * p.money * recruitment * weeks
             total += (f.p.base_income + income.get(k, 0)) * recruitment * weeks
-            total -= mp.demobilisation * f.effective * weeks
+            total -= mp.demobilisation * eff[k] * weeks
         return total
 
     def view(self, key: str) -> FactionView:
@@ -455,11 +464,6 @@ class NegotiationModel(mesa.Model):
         self._check_end(week)  # 6. victory or the end of the run
         if self._moved:
             self._reseat()
-        for b in self.backers.values():  # as the steps table records them
-            if b.p.fighters > 0 or b.p.troops > 0:
-                here = self.deployed(b.key)
-                if here > b.peak_deployed:
-                    b.peak_deployed = here
         self.datacollector.collect(self)
 
     def _reseat(self) -> None:
@@ -673,7 +677,8 @@ class NegotiationModel(mesa.Model):
         for med in self.mediators.values():
             if med.key in proposers:
                 continue
-            want = all(self.backers[b].preference > 0 for b in med.p.patrons)
+            want = not med.p.patrons or all(self.backers[b].preference > 0
+                                            for b in med.p.patrons)
             if not med.considers(step, date, want):
                 continue
             probe = self._mediator_proposal(med, step, None, probe=True)
@@ -1005,10 +1010,15 @@ class NegotiationModel(mesa.Model):
 
     def force_ratio(self, bloc: str) -> float:
         """The bloc's effective strength over its rivals'."""
-        beff = self._bloc_eff()
-        rival = sum(beff[b] for b in self.blocs if b != bloc)
-        own = beff[bloc]
-        return (1e-9 if own < 1e-9 else own) / (1e-9 if rival < 1e-9 else rival)
+        got = self._cache.get("ratio")
+        if got is None:
+            beff = self._bloc_eff()
+            total = sum(beff.values())
+            got = self._cache["ratio"] = {}
+            for b, own in beff.items():
+                rival = total - own
+                got[b] = (1e-9 if own < 1e-9 else own) / (1e-9 if rival < 1e-9 else rival)
+        return got[bloc]
 
     # ------------------------------------------------------------------ 6. end
     def _check_end(self, step: int) -> None:
@@ -1225,7 +1235,7 @@ class _FrontTerms:
         blocs = model.blocs
         topo = model._topology()
         m = model.mp.decisiveness
-        eff = {k: f.effective for k, f in model.factions.items()}
+        eff = model._effective()
         best: dict[str, dict[int, float]] = {b: {} for b in blocs}
         self.attacks = attacks = []
         for e, src, dst, att, dfn, abloc, dfc, w, ta, td, deter in topo.directed:
