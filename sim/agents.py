@@ -257,8 +257,10 @@ class Backer(CellAgent):
 
     def decide_support(self, distress: float, opposing: float, threatened: bool,
                        quiet: float = 1.0) -> float:
-        """Next week's support: ds = k*s_opp - a*s + a*g + stake*distress*capacity, bounded.
-        `quiet` (< 1 under a truce or ceasefire) damps the response and the distress push."""
+        """Next week's support, within [0, capacity]: s + quiet * (k * s_opp + push) - a * s +
+        a * g, where push = distress_response * stake * capacity * (distress, plus 1 while a
+        red line is threatened), k is its response, a its restraint and g its baseline.
+        `quiet` (< 1 under a truce or ceasefire) damps the response and the push."""
         p = self.p
         self.red_line_active = threatened and p.red_line_capacity > 0
         cap = self.capacity()

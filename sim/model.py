@@ -959,7 +959,7 @@ class NegotiationModel(mesa.Model):
                          reason=f"defects: fight {d.fight:.3f} > keep {d.deal:.3f} "
                                 f"[{_terms(d.terms)}]")
                 self._end_deal()
-                self._fighting(step)  # the defector strikes in the week it defects
+                self._fighting(step)  # war resumes the week a faction defects
                 return True
         # monitors damp incidents; separation and withdrawal keep them from escalating
         strength = agreement_strength(deal, mp.separation_strength, mp.withdrawal_strength)

@@ -121,7 +121,7 @@ class FactionView:
     share: its bloc's share of total value; momentum: change of that share over the momentum
     window; belief: believed chance of winning a battle (prior shifted by optimism, updated by
     battles); targets: per enemy site on the fronts, (value share, believed weekly chance of
-    taking it now, the same with the strength it projects half a horizon ahead), zero where it
+    taking it now, the same with the strength it projects projection_weeks ahead), zero where it
     would not attack; threats: the same for its own front sites and the enemy; aim: the least
     value share it would sign for (its reservation value, adapting); pressure: its backers'
     pull toward a deal (dependence-weighted, + wants a deal); hazard: weekly chance it expects an
@@ -384,8 +384,9 @@ def wants_to_propose(v: FactionView) -> bool:
 @lru_cache(maxsize=4096)
 def _deal_survival(hazard: float, discount: float, horizon: int, settle_weeks: float) -> float:
     """Discount-weighted mean chance that a deal still holds, over the horizon, when its
-    weekly hazard in week t is hazard / (1 + t / settle_weeks): it settles as it holds (the
-    model's own rule, so expectations match it). Without settling, `_mean_survival`."""
+    weekly hazard in its t-th week (t = 1, 2, ...) is hazard / (1 + (t - 1) / settle_weeks):
+    it settles as it holds (the model's own rule, so expectations match it). Without
+    settling, `_mean_survival`."""
     if hazard <= 0:
         return 1.0
     if settle_weeks <= 0:

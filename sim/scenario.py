@@ -169,8 +169,9 @@ class ModelParams(_Table):
     )
     enforcement: float = B(
         0.2, "Weekly cost of defecting against guarantor forces: enforcement x G/(G + E), "
-        "with G the guarantors' committed forces and E the defector's effective strength "
-        "(defecting means fighting them too).", "share of value/week", ge=0, le=10,
+        "with G the guarantors' committed forces and E the effective strength of the "
+        "defector's bloc (defecting means fighting them too).", "share of value/week", ge=0,
+        le=10,
     )
     quiet_response: float = B(
         0.5, "Under a truce or ceasefire, the factor on backers' response to opposing support "
@@ -247,7 +248,8 @@ class Faction(_Table):
         "share of value/week", ge=0, le=1,
     )
     casualty_aversion: float = B(
-        0.5, "Extra weekly war cost per unit of the share of own strength lost last week.",
+        0.5, "Extra weekly war cost per unit of its bloc's smoothed weekly loss rate (the share "
+        "of strength lost in battle, see loss_smoothing).",
         "share of value", ge=0, le=100,
     )
     audience_cost: float = B(
@@ -262,8 +264,9 @@ class Faction(_Table):
     )
     aim_adaptation: float = B(
         0.2, "Weekly rate at which its aim moves toward what it holds while it loses ground, "
-        "or holds still in a hurting stalemate (aspiration adaptation); near collapse the aim "
-        "falls below what it holds. 0 keeps its aims fixed.", "1/week", ge=0, le=1,
+        "or in a hurting stalemate (its bloc's losses at or above hurting_loss_rate and no "
+        "expected gain); near collapse the aim falls below what it holds (aspiration "
+        "adaptation). 0 keeps its aims fixed.", "1/week", ge=0, le=1,
     )
     attack_threshold: float = B(
         0.45, "Believed chance of winning on a front at which it attacks.", "probability",
@@ -273,7 +276,8 @@ class Faction(_Table):
         6, "Least number of weeks between two of its own proposals.", "weeks", ge=1, le=520
     )
     concession_weeks: int = B(
-        20, "Weeks over which its counter-offers concede from its aims to the current line.",
+        20, "Weeks over which its own proposals (counter-offers included), counted from its "
+        "first, concede from its aims to the current line.",
         "weeks", ge=1, le=520,
     )
     concession_exponent: float = B(
@@ -352,7 +356,8 @@ class Backer(_Table):
         "share of value/unit", ge=0, le=10,
     )
     red_lines: tuple[Name, ...] = F(
-        (), "Sites whose loss or threat triggers a step up (known to the other side)."
+        (), "Sites whose loss or threat triggers a step up (known to the other side); a red "
+        "line is declared only with a red_line_capacity above 0."
     )
     red_line_capacity: float = F(
         0.0, "Capacity it unlocks when a red line is threatened (latent intervention).",
@@ -391,7 +396,8 @@ class Mediator(_Table):
     name: str = F("", "Display name (defaults to the table name).")
     favours: Name | None = F(None, "Bloc it leans toward, if any.")
     bias: Share = F(
-        0.0, "How far it leans: its proposals' political share and its credibility tilt.", ""
+        0.0, "How far it leans: its inducements count x(1 + bias) with the bloc it favours and "
+        "x(1 - bias) with the others (its proposals' political share is political_share).", ""
     )
     leverage: float = F(
         0.05, "Inducements and sanctions it attaches to a proposal.", "share of value", ge=0,
@@ -426,11 +432,14 @@ class Mediator(_Table):
     )
     withdrawal: bool = F(False, "Its proposals ask all foreign forces to withdraw.")
     political_share: Share = F(
-        0.5, "Political share its proposals give the bloc it favours (0.5 if it favours none).",
+        0.5, "Political share its proposals give the bloc it favours (the rest split among the "
+        "others); a mediator that favours none gives every bloc an equal share.",
         "share",
     )
     active_from: dt.date | None = F(None, "First date it acts on its own (scheduled "
-                                    "initiatives are always delivered).", "date")
+                                    "initiatives are delivered whatever the date, but not while "
+                                    "an open-ended ceasefire is in force, and only open-ended "
+                                    "ones during a truce).", "date")
     active_until: dt.date | None = F(None, "Last date it acts on its own.", "date")
 
 

@@ -1,6 +1,6 @@
 """Statistical behaviour over many runs, with the tolerance of each check stated.
 
-The Libya checks are the stylized facts of ../shared/data/libya_2019_2021.md (fact 4 in part).
+The Libya checks are the stylized facts of the Libya record (fact 4 in part; see the README).
 They must emerge from the mechanisms: no event in the scenario sets an answer or an outcome.
 """
 
