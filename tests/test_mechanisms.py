@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 import tomllib
 from dataclasses import replace
@@ -765,3 +766,273 @@ def test_the_invariants_hold_with_the_factions_own_judgement():
         m.run()
         _check_invariants(m)
 
+
+
+# ====================================================================== (7) agents, exactly
+# The agents' decision methods on exact values, ties and edge cases (`make mutants` runs
+# mutation testing on sim/agents.py: these kill mutants the model-level tests let through).
+def fresh(**changes) -> NegotiationModel:
+    """A model of the duel (with `data` changes) before its first week."""
+    return NegotiationModel(scenario_from_dict(data(**changes)), rng=0)
+
+
+def test_a_new_faction_starts_with_no_losses_evidence_money_or_air_and_a_wing_with_no_forces():
+    d = data(**{"sites.west_town.income": 3.0})
+    d["factions"]["west_wing"] = {"bloc": "west", "armed": False, "strength": 50.0}
+    m = NegotiationModel(scenario_from_dict(d), rng=0)
+    w, wing = m.factions["west"], m.factions["west_wing"]
+    assert (wing.strength, wing.forces, wing.effective) == (0.0, 0.0, 0.0)  # speaks, no army
+    assert (w.air, w.money, w.evidence, w.losses_total, w.lost_this_week, w.loss_rate) == (
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert w.effective == w.forces == w.strength == 100.0
+    assert w.income() == 2.0 + 3.0  # base income plus what its sites yield
+    assert m.factions["east"].income() == 2.0
+    assert w.initial_sites == {"west_capital", "west_town", "west_border"}
+    # it has never proposed: no proposal interval (at most 520 weeks) holds back its first
+    assert 1 - w.last_proposal > 520
+    st = m.datacollector.get_model_vars_dataframe()
+    assert (st.losses_west[0], st.strength_west[0]) == (0.0, 100.0)
+
+
+def test_a_new_backer_has_spent_nothing_lost_nothing_and_prefers_neither_war_nor_peace():
+    m = fresh()
+    b = m.backers["west_patron"]
+    assert (b.spent, b.troops_lost, b.troop_loss_rate, b.peak_deployed, b.fatigue,
+            b.preference) == (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert not b.red_line_active
+    assert m.view("west").pressure == 0.0  # no backer pulls toward a deal before week 1
+
+
+def test_the_prior_keeps_a_floor_of_a_thousandth_battle_under_extreme_optimism():
+    m = fresh(**{"factions.west.belief_alpha": 1.0, "factions.west.belief_beta": 1.0,
+                 "factions.west.optimism": 0.5, "factions.east.belief_alpha": 1.0,
+                 "factions.east.belief_beta": 1.0, "factions.east.optimism": -0.5})
+    west, east = m.factions["west"], m.factions["east"]
+    assert (west.alpha0, west.beta0) == (2.0, 1e-3)
+    assert (east.alpha0, east.beta0) == (1e-3, 2.0)
+    assert west.belief == pytest.approx(2.0 / 2.001)
+
+
+def test_the_reference_balance_weighs_the_battles_like_the_prior():
+    f = fresh().factions["west"]
+    n0 = f.alpha0 + f.beta0
+    f.battles, f.wins = 2, 1
+    f.learn(0.5, math.log(2.0))
+    assert f.evidence == 2.0
+    assert f.reference_ratio == pytest.approx(math.exp(2 * math.log(2.0) / (n0 + 2)))
+    f.battles = f.wins = 1
+    f.learn(0.5, 0.0)
+    assert f.evidence == 2.0  # 0.5 x 2 + 1
+    assert f.reference_ratio == pytest.approx(math.exp(math.log(2.0) / (n0 + 2)))
+
+
+def test_losses_fall_pro_rata_on_its_own_the_fighters_and_the_troops_and_add_up():
+    m = fresh()
+    f = m.factions["west"]
+    f.foreign = {"west_patron": 20.0}
+    f.deployed = {"west_patron": 30.0, "ally": 50.0}
+    assert f.effective == 200.0
+    assert f.lose(0.0) == {} and f.lose(-1.0) == {}
+    assert f.losses_total == 0.0
+    lost = f.lose(20.0)  # a tenth of everything
+    assert lost == pytest.approx({"own": 10.0, "west_patron": 2.0 + 3.0, "ally": 5.0})
+    assert (f.strength, f.foreign["west_patron"]) == pytest.approx((90.0, 18.0))
+    assert f.deployed == pytest.approx({"west_patron": 27.0, "ally": 45.0})
+    assert f.losses_total == pytest.approx(20.0) and f.lost_this_week == pytest.approx(20.0)
+    f.lose(18.0)
+    assert f.losses_total == pytest.approx(38.0) and f.lost_this_week == pytest.approx(38.0)
+    # more than it has: it loses everything, and what it had is what it lost
+    lost = f.lose(1000.0)
+    assert lost == pytest.approx({"own": 81.0, "west_patron": 16.2 + 24.3, "ally": 40.5})
+    assert (f.strength, f.effective) == pytest.approx((0.0, 0.0))
+    assert f.losses_total == pytest.approx(200.0) and f.lost_this_week == pytest.approx(200.0)
+    assert f.lose(5.0) == {}  # nothing left to lose
+    small = m.factions["east"]
+    small.strength = 0.5
+    assert small.lose(0.25) == pytest.approx({"own": 0.25})
+
+
+def test_the_loss_rate_smooths_the_share_of_its_forces_lost_this_week():
+    f = fresh().factions["west"]
+    f.strength, f.lost_this_week, f.loss_rate = 90.0, 10.0, 0.2
+    f.tally_losses(0.5)
+    assert f.loss_rate == pytest.approx(0.5 * 0.2 + 0.5 * 10.0 / 100.0)
+    assert f.lost_this_week == 0.0
+    f.strength, f.lost_this_week, f.loss_rate = 0.3, 0.2, 0.0  # a remnant: under one unit
+    f.tally_losses(1.0)
+    assert f.loss_rate == pytest.approx(0.2 / 0.5)
+
+
+def test_attacks_go_where_the_believed_chance_reaches_the_threshold_with_forces_engaged():
+    f = fresh().factions["west"]
+    f.p.attack_threshold = 0.5
+    options = [(0, 1, 2, 1.0, 0.0, 5.0),  # nothing to engage
+               (1, 1, 3, 1.0, 0.5, 5.0),  # odds 1: believed 0.5, at the threshold
+               (2, 1, 4, 1.0, 10.0, 5.0),
+               (3, 1, 5, 0.5, 10.0, 5.0)]  # believed 1/3
+    assert f.plan_attacks(options, 1.0) == [(0.5, 1, 1, 3, 0.5, 5.0), (0.5, 2, 1, 4, 10.0, 5.0)]
+
+
+def test_aims_stay_at_the_collapse_ratio_itself_and_do_not_move_when_already_met():
+    at_ratio = _faction()  # collapse_ratio 0.5, advancing, not hurting
+    assert not at_ratio.adapt_aim(share=0.5, momentum=0.1, expected_gain=1.0, ratio=0.5)
+    assert at_ratio.aim == 0.8
+    met = _faction()
+    met.aim = 0.5
+    assert not met.adapt_aim(share=0.5, momentum=-0.1, expected_gain=1.0, ratio=1.0)
+    assert met.aim == 0.5
+
+
+def test_own_terms_carry_the_proposals_identity_and_ask_no_withdrawal_at_equal_foreign_shares():
+    m = fresh()
+    west = m.factions["west"]
+    v = replace(m.view("west"), foreign_own=0.1, foreign_rival=0.1)
+    got = west.own_terms(v, 3, 41, ["east"], counter_to=7)
+    assert got == Proposal(id=41, proposer="west", kind="faction", step=3,
+                           addressees=("east",), duration=None, returns=(), withdrawal=(),
+                           counter_to=7)
+    more = west.own_terms(replace(v, foreign_rival=0.2), 4, 42, ["east"])
+    assert more.withdrawal == ("east",) and more.counter_to is None
+
+
+def test_support_responds_to_stake_distress_and_a_threatened_red_line_within_capacity():
+    m = fresh()
+    b = m.backers["west_patron"]
+    p = b.p
+    p.stake, p.distress_response, p.capacity, p.red_line_capacity = 2.0, 0.1, 6.0, 3.0
+    p.response, p.restraint, p.baseline = 0.1, 0.1, 1.0
+    b.support = 2.0
+    calm = b.decide_support(distress=0.2, opposing=1.0, threatened=False)
+    assert not b.red_line_active and b.capacity() == 6.0
+    assert calm == pytest.approx(2.0 + (0.1 * 1.0 + 0.1 * 2.0 * 0.2 * 6.0) - 0.2 + 0.1)
+    alarmed = b.decide_support(distress=0.2, opposing=1.0, threatened=True)
+    assert b.red_line_active and b.capacity() == 9.0
+    push = 0.1 * 2.0 * 0.2 * 9.0 + 0.1 * 2.0 * 9.0
+    assert alarmed == pytest.approx(2.0 + (0.1 * 1.0 + push) - 0.2 + 0.1)
+    p.red_line_capacity = 0.5  # a small latent capacity is a red line too
+    b.decide_support(0.2, 1.0, True)
+    assert b.red_line_active
+    p.red_line_capacity = 0.0  # no latent capacity: nothing to unlock
+    b.decide_support(0.2, 1.0, True)
+    assert not b.red_line_active
+    # bounded below by zero (strong restraint) and not rounded up
+    p.restraint, p.baseline = 2.5, 0.0
+    assert b.decide_support(0.0, 0.0, False) == 0.0
+    p.restraint, b.support = 0.1, 0.5
+    assert b.decide_support(0.0, 0.0, False) == pytest.approx(0.45)
+
+
+def test_a_backer_with_half_a_unit_of_troops_commits_them():
+    m = fresh(**{"model.deploy_distress": 0.25, "model.deploy_weeks": 2})
+    b = m.backers["west_patron"]
+    b.p.troops, b.p.air = 0.5, 0.0
+    assert b.commits(distress=0.3, threatened=False, step=3)
+
+
+def test_deployment_tops_troops_up_to_what_fatigue_allows_and_withdraws_them_to_zero():
+    d = data(**{"model.withdrawal_rate": 0.5, "backers.west_patron.troops": 40.0,
+                "backers.west_patron.air": 0.5})
+    d["backers"]["west_ally"] = {"client": "west", "air": 0.2, "troops": 0.5}
+    m = NegotiationModel(scenario_from_dict(d), rng=0)
+    west = m.factions["west"]
+    b, ally = m.backers["west_patron"], m.backers["west_ally"]
+    b.fatigue = 0.25
+    b.deploy(west, committed=True, withdraw=False)
+    assert west.deployed == {"west_patron": 30.0}
+    assert west.air == pytest.approx(0.5 * 0.75)
+    ally.deploy(west, committed=True, withdraw=False)  # air campaigns add up
+    assert west.air == pytest.approx(0.5 * 0.75 + 0.2)
+    assert west.deployed["west_ally"] == 0.5
+    west.deployed["west_patron"] = 35.0  # more than it can commit now: those there stay
+    b.deploy(west, committed=True, withdraw=False)
+    assert west.deployed["west_patron"] == 35.0
+    # not committed: half leave each week, down to zero once under a millionth of a unit
+    for here, left in [(1.5, 0.75), (2e-6, 1e-6), (1.5e-6, 0.0)]:
+        west.deployed["west_patron"] = here
+        b.deploy(west, committed=False, withdraw=False)
+        assert west.deployed["west_patron"] == left
+
+
+def test_a_backers_preference_weighs_the_cost_of_the_war_its_fatigue_and_losses_against_gain():
+    b = fresh().backers["west_patron"]
+    b.support, b.troop_loss_rate, b.fatigue = 2.0, 0.1, 0.2
+    b.p.cost_per_unit, b.p.troop_loss_aversion, b.p.capacity, b.p.stake = 0.01, 5.0, 6.0, 1.0
+    cost = 0.01 * (2.0 + 5.0 * 0.1) + 0.2 * 0.01 * 6.0
+    assert b.update_preference(0.01) == pytest.approx((cost - 0.01) / (cost + 0.01))
+    b.support, b.troop_loss_rate, b.fatigue = 0.0, 0.0, 0.0
+    assert b.update_preference(0.0) == 0.0  # nothing at stake either way
+    assert b.update_preference(0.01) == -1.0  # a free war with something to gain
+    nan = float("nan")
+    assert b.update_preference(nan) == max(-1.0, min(1.0, nan)) == 1.0  # as written out
+
+
+def test_fatigue_is_capped_and_the_troop_loss_rate_is_smoothed():
+    m = fresh(**{"model.fatigue_cap": 0.3})
+    b = m.backers["west_patron"]
+    b.p.fatigue_rate, b.support = 0.1, 5.0
+    b.tire(0.0)
+    assert b.fatigue == 0.3
+    s = m.mp.loss_smoothing
+    b.tire(10.0)
+    b.tire(0.0)
+    assert b.troop_loss_rate == pytest.approx((1 - s) * s * 10.0)
+    assert b.troops_lost == 10.0
+
+
+def test_a_mediator_is_active_from_and_until_its_dates_inclusive():
+    med = fresh().mediators["un"]
+    med.p.active_from, med.p.active_until = dt.date(2020, 3, 2), dt.date(2020, 6, 1)
+    assert [med.active(dt.date(*ymd)) for ymd in
+            [(2020, 3, 1), (2020, 3, 2), (2020, 6, 1), (2020, 6, 2)]] == [
+        False, True, True, False]
+
+
+def test_a_mediator_considers_its_first_initiative_whatever_its_interval():
+    m = fresh()
+    med = m.mediators["un"]
+    med.p.proposal_interval, med.p.activity = 520, 1.0
+    assert med.considers(1, m.date(1), True)
+    assert not med.considers(1, m.date(1), False)
+
+
+def test_political_shares_favour_the_favoured_bloc_and_split_the_rest():
+    med = fresh().mediators["un"]
+
+    def shares(blocs, share=None):
+        got = med.political(blocs, share)
+        assert [b for b, _ in got] == blocs
+        return [s for _, s in got]
+
+    med.p.favours, med.p.political_share = None, 0.6
+    assert shares(["west", "east"]) == [0.5, 0.5]
+    med.p.favours = "west"
+    assert shares(["west", "east"]) == pytest.approx([0.6, 0.4])
+    assert shares(["west", "east"], 0.7) == pytest.approx([0.7, 0.3])  # an initiative's share
+    assert shares(["east", "west", "north"], 0.5) == pytest.approx([0.25, 0.5, 0.25])
+    med.p.favours = "south"  # favours no bloc at the table: an even split
+    assert shares(["west", "east"]) == [0.5, 0.5]
+
+
+def test_inducements_are_leverage_times_credibility_tilted_by_bias_plus_the_patrons_pull():
+    m = fresh()
+    med = m.mediators["un"]
+    west, east = m.factions["west"], m.factions["east"]
+    med.p.leverage, med.p.credibility, med.p.bias = 0.02, 0.5, 0.4
+    med.p.favours = None
+    assert med.inducement(west, 0.003) == pytest.approx(0.02 * 0.5 + 0.003)
+    med.p.favours = "west"
+    assert med.inducement(west, 0.003) == pytest.approx(0.02 * 0.5 * 1.4 + 0.003)
+    assert med.inducement(east, 0.003) == pytest.approx(0.02 * 0.5 * 0.6 + 0.003)
+
+
+def test_a_mediator_without_noise_sees_the_surpluses_as_they_are_and_draws_nothing():
+    m = fresh()
+    med = m.mediators["un"]
+    med.p.noise = 0.0
+    state = m.rng.bit_generator.state
+    assert med.sees_range([0.0, 0.2]) == (True, [0.0, 0.2])  # a zero surplus is a range
+    assert med.sees_range([-1e-9, 0.2]) == (False, [-1e-9, 0.2])
+    assert m.rng.bit_generator.state == state
+    med.p.noise = 0.1
+    ok, est = med.sees_range([0.0, 0.2])
+    assert est != [0.0, 0.2] and m.rng.bit_generator.state != state

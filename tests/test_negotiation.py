@@ -6,13 +6,18 @@ import pytest
 
 from sim.negotiation import (
     Answer,
+    Decision,
     FactionView,
     Proposal,
+    aims_term,
     concession,
+    deterrence,
     discount_sum,
     evaluate,
     expected_gain,
     freeze_value,
+    front_gain,
+    keep_value,
     value_of_fighting,
     wants_to_propose,
 )
@@ -191,3 +196,138 @@ def test_concession_curves(exponent, early):
     assert (mid > 0.75) is early
     values = [concession(t, 20, exponent) for t in range(21)]
     assert values == sorted(values, reverse=True)
+
+
+# ---------------------------------------------------------------------- exact values
+# The tests below pin the decision functions to exact values, ties and the printed texts
+# (`make mutants` runs mutation testing on this module: each of them kills mutants that the
+# qualitative tests above let through).
+def mean_survival(hazard: float, discount: float = 0.98, horizon: int = 26) -> float:
+    """The discount-weighted mean of (1 - hazard)^t over t = 1..horizon, from its definition."""
+    d1 = sum(discount**t for t in range(1, horizon + 1))
+    return sum((discount * (1 - hazard)) ** t for t in range(1, horizon + 1)) / d1
+
+
+def test_describe_names_every_provision_of_a_proposal():
+    full = freeze(returns=(("x", "west"), ("y", "west")), withdrawal=("west", "east"),
+                  separation=True, political=(("west", 0.6), ("east", 0.4)),
+                  guarantors=("un", "turkey"), guarantee=150.4, monitoring=0.25)
+    assert full.describe() == (
+        "open-ended ceasefire; line: x->west, y->west; foreign forces of west/east withdraw; "
+        "forces separate; political west 0.60/east 0.40; guarantors un, turkey (150 units); "
+        "monitoring 0.25")
+    # a truce that freezes the line, with no provision: only what is there is named
+    assert freeze(duration=3).describe() == "3-week truce; line: freeze"
+    assert freeze(monitoring=0.5).describe() == (
+        "open-ended ceasefire; line: freeze; monitoring 0.50")
+
+
+def test_reason_prints_the_comparison_and_the_terms_that_count():
+    tie = Decision(Answer.ACCEPT, 0.5, 0.5,
+                   {"gain": 0.0123, "tiny": 0.0004, "edge": 5e-4, "war_cost": -0.25})
+    # a tie is a deal worth at least fighting on; terms below 0.0005 are left out
+    assert tie.reason() == "deal 0.500 >= fight 0.500 [gain +0.012, edge +0.001, war_cost -0.250]"
+    worse = Decision(Answer.REJECT, 0.5, 0.4, {"aims": -0.1})
+    assert worse.reason() == "deal 0.400 < fight 0.500 [aims -0.100]"
+
+
+def test_the_terms_of_a_decision_are_named_as_explain_prints_them():
+    v = view(momentum=0.01, belief=0.6, aim=0.7, pressure=0.02, targets=((0.1, 0.2, 0.3),))
+    d = evaluate(v, freeze(inducement=(("a", 0.03),)))
+    assert set(d.terms) == {"share", "momentum", "belief", "line", "gain", "war_cost", "holds",
+                            "aim", "aims", "audience", "pressure", "inducement", "withdrawal"}
+    assert (d.terms["share"], d.terms["momentum"], d.terms["belief"], d.terms["aim"]) == (
+        0.5, 0.01, 0.6, 0.7)
+    assert (d.terms["pressure"], d.terms["inducement"]) == (0.02, 0.03)
+    k = keep_value(v, freeze(inducement=(("a", 0.03),)), 0, 8.0, 0.02)
+    assert set(k.terms) == {"share", "belief", "gain", "war_cost", "aim", "aims", "pressure",
+                            "inducement", "guarantee", "margin"}
+    assert (k.terms["share"], k.terms["belief"], k.terms["aim"], k.terms["pressure"],
+            k.terms["inducement"]) == (0.5, 0.6, 0.7, 0.02, 0.03)
+
+
+def test_ties_go_to_the_deal_and_to_the_counter_offer():
+    """Accept when the deal is worth at least fighting on; counter when freezing the line is
+    worth at least fighting on; propose only when freezing is worth more; keep a deal unless
+    defecting is worth more. With nothing to gain and no war cost every value is the share."""
+    calm = view(war_cost=0.0)
+    d = evaluate(calm, freeze())
+    assert d.deal == d.fight == 0.5
+    assert d.answer is Answer.ACCEPT
+    east = view(war_cost=0.0, bloc="east", site_values=(("x", "east", 0.2),))
+    d = evaluate(east, freeze(returns=(("x", "west"),)))
+    assert d.deal < d.fight == freeze_value(east)
+    assert d.answer is Answer.COUNTER
+    assert freeze_value(calm) == value_of_fighting(calm)[0]
+    assert not wants_to_propose(calm)
+    kept = keep_value(calm, freeze(), 0, 8.0, 0.0)
+    assert kept.deal == kept.fight == 0.5
+    assert kept.answer is Answer.ACCEPT
+
+
+def test_a_truce_is_valued_at_its_line_then_the_war_it_delays():
+    v = view(share=0.4, war_cost=0.02, pressure=0.02, targets=((0.1, 0.3, 0.3),))
+    gain = expected_gain(v)
+    d1, d4 = discount_sum(0.98, 26), discount_sum(0.98, 4)
+    d = evaluate(v, freeze(duration=4, inducement=(("a", 0.03),)))
+    base = (d4 * 0.4 + (d1 - d4) * (0.4 + gain - 0.02)) / d1
+    assert d.terms["pressure"] == pytest.approx(0.02 * 4 / 26)
+    assert d.terms["inducement"] == pytest.approx(0.03 * 4 / 26)
+    assert d.deal == pytest.approx(base + (0.02 + 0.03) * 4 / 26)
+
+
+def test_freeze_value_counts_the_war_that_follows_a_breakdown_and_every_other_term():
+    v = view(hazard=0.1, war_cost=0.02, pressure=0.01, momentum=0.03, aim=0.6, aim_weight=0.5)
+    hold = mean_survival(0.1)
+    expect = hold * 0.5 + (1 - hold) * (0.5 - 0.02) - 0.5 * 0.1 - 1.0 * 0.03 + 0.01
+    assert freeze_value(v) == pytest.approx(expect)
+
+
+def test_keep_value_counts_the_inducements_that_come_with_compliance():
+    v = view()
+    plain = keep_value(v, freeze(), 0, 8.0, 0.0)
+    paid = keep_value(v, freeze(inducement=(("a", 0.03), ("b", 0.5))), 0, 8.0, 0.0)
+    assert paid.terms["inducement"] == 0.03
+    assert paid.deal == pytest.approx(plain.deal + 0.03)
+
+
+def test_the_line_moves_only_sites_that_change_bloc_and_skips_unknown_sites():
+    sites = (("x", "west", 0.1), ("y", "east", 0.2))
+    west = view(site_values=sites)
+    line = {r: evaluate(west, freeze(returns=r)).terms["line"]
+            for r in [(("atlantis", "west"), ("y", "west")), (("x", "west"),),
+                      (("y", "north"),), (("x", "east"),)]}
+    assert line == pytest.approx({
+        (("atlantis", "west"), ("y", "west")): 0.2,  # an unknown site does not stop the rest
+        (("x", "west"),): 0.0,  # its own site stays its own
+        (("y", "north"),): 0.0,  # a rival's site going to a third bloc
+        (("x", "east"),): -0.1})
+
+
+def test_deterrence_at_small_forces_and_a_negative_strength_counts_as_none():
+    assert deterrence(0.2, 0.5, 1.5) == pytest.approx(0.2 * 0.5 / 2.0)
+    assert deterrence(0.2, 10.0, 0.5) == pytest.approx(0.2 * 10 / 10.5)
+    assert deterrence(0.2, 10.0, -5.0) == pytest.approx(0.2)
+
+
+def test_expected_gain_now_or_projected():
+    v = view(targets=((0.1, 0.2, 0.4),), threats=((0.05, 0.1, 0.0),))
+    now = 0.1 * (1 - mean_survival(0.2)) - 0.05 * (1 - mean_survival(0.1))
+    projected = 0.1 * (1 - mean_survival(0.4))
+    assert expected_gain(v, projected=False) == pytest.approx(now)
+    assert expected_gain(v) == pytest.approx(projected)
+    # front_gain projects by default, as expected_gain does
+    assert front_gain(v.targets, v.threats, 0.5, 0.98, 26) == pytest.approx(projected)
+    assert front_gain(v.targets, v.threats, 0.5, 0.98, 26, False) == pytest.approx(now)
+
+
+def test_a_shortfall_within_rounding_costs_nothing():
+    assert aims_term(view(aim=1e-9), 0.0) == 0.0
+    assert aims_term(view(aim=2e-9, aim_weight=0.5), 0.0) == pytest.approx(-1e-9)
+
+
+def test_concession_ends_at_the_line_and_an_exponent_of_zero_or_less_concedes_at_once():
+    assert concession(30, 20, 1.0) == 0.0  # past the concession weeks: nothing more to give
+    assert concession(5, 20, 1.0) == 0.75
+    assert concession(5, 20, 0.0) == 0.0
+    assert concession(5, 20, -1.0) == 0.0
