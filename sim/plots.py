@@ -20,7 +20,6 @@ Runs are keyed by ``run`` (and ``point`` in a sweep folder, whose run charts poo
 
 from __future__ import annotations
 
-import json
 import math
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,7 +37,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Wedge
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from sim.results import outcome_classes, outcome_shares, succeeded_by, wilson
+from sim.results import (  # noqa: F401  (ResultsError: raised here, caught by the commands)
+    ResultsError,
+    missing_table,
+    outcome_classes,
+    outcome_shares,
+    read_manifest,
+    succeeded_by,
+    wilson,
+)
 from sim.runner import Results
 
 __all__ = [
@@ -106,10 +113,6 @@ _SHADES = [0.0, 0.4, -0.35, 0.65, -0.55, 0.2, -0.2, 0.8]
 
 
 # ============================================================================ errors and loading
-class ResultsError(ValueError):
-    """A folder that is not a usable results folder; the message names the path."""
-
-
 TABLES = ("runs", "steps", "events")
 
 
@@ -120,31 +123,14 @@ def open_results(folder: str | Path, need: Iterable[str] = ("runs",)) -> Results
     that cannot be read. Tables not in `need` are read later, when first used.
     """
     folder = Path(folder)
-    if not folder.exists():
-        raise ResultsError(f"{folder}: no such folder")
-    if not folder.is_dir():
-        raise ResultsError(f"{folder}: expected a results folder (written by `negsim run` or "
-                           "`negsim sweep`), not a file")
-    mf = folder / "manifest.json"
-    if not mf.exists():
-        raise ResultsError(f"{folder}: not a results folder (no manifest.json; expected a folder "
-                           "written by `negsim run` or `negsim sweep`)")
-    try:
-        manifest = json.loads(mf.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"{mf}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in ("run", "sweep"):
-        raise ResultsError(f"{mf}: expected a manifest with kind 'run' or 'sweep'")
+    manifest = read_manifest(folder, table=None)
     res = Results.load(folder)
     needed = list(dict.fromkeys(need))
     if manifest["kind"] == "sweep" and "points" not in needed:
         needed.append("points")
     for name in needed:
         path = folder / f"{name}.parquet"
-        if not path.exists():
-            hint = (" (the runs may have been interrupted: finish them with --resume)"
-                    if not manifest.get("complete", True) else "")
-            raise ResultsError(f"{path}: missing table{hint}")
+        missing_table(folder, manifest, name)
         if name == "points":
             continue
         try:

@@ -44,7 +44,7 @@ from sim.observed import (
     SupportHigher,
     observed_line,
 )
-from sim.results import wilson
+from sim.results import ResultsError, read_manifest, wilson
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 __all__ = [
@@ -617,26 +617,13 @@ def load_observations(path: str | Path, base: Scenario | None = None) -> Scenari
 
 
 def read_folder(folder: str | Path) -> tuple[dict[str, Any], Path]:
-    """Check that `folder` is a results folder; return its manifest and the folder."""
+    """Check that `folder` is a results folder with a runs table (`sim.results.read_manifest`);
+    return its manifest and the folder."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ScoreError(f"{folder}: no such folder" if not folder.exists() else
-                         f"{folder}: expected a results folder, not a file")
-    mf = folder / "manifest.json"
-    if not mf.exists():
-        raise ScoreError(f"{folder}: not a results folder (no manifest.json; expected a folder "
-                         "written by `negsim run` or `negsim sweep`)")
     try:
-        manifest = json.loads(mf.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScoreError(f"{mf}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in ("run", "sweep"):
-        raise ScoreError(f"{mf}: expected a manifest with kind 'run' or 'sweep'")
-    if not (folder / "runs.parquet").exists():
-        hint = (" (the runs may have been interrupted: finish them with --resume)"
-                if not manifest.get("complete", True) else "")
-        raise ScoreError(f"{folder / 'runs.parquet'}: missing table{hint}")
-    return manifest, folder
+        return read_manifest(folder), folder
+    except ResultsError as exc:
+        raise ScoreError(str(exc)) from None
 
 
 def _columns(path: Path, wanted: Callable[[str], bool]) -> pd.DataFrame:
