@@ -19,7 +19,6 @@ from types import MappingProxyType, SimpleNamespace
 
 import mesa
 import networkx as nx
-from mesa.agentset import AgentSet
 from mesa.discrete_space import Network
 
 from sim.agents import Attack, Backer, Faction, Mediator
@@ -99,10 +98,6 @@ class NegotiationModel(mesa.Model):
         self.mediators: dict[str, Mediator] = {
             k: self.mediator_class(self, k, m) for k, m in scenario.mediators.items()
         }
-        #: the agents by kind, as Mesa AgentSets (in scenario order)
-        self.faction_agents = AgentSet(self.factions.values(), random=self.random)
-        self.backer_agents = AgentSet(self.backers.values(), random=self.random)
-        self.mediator_agents = AgentSet(self.mediators.values(), random=self.random)
         self.armed = [k for k, f in self.factions.items() if f.armed]
         self.blocs = list(dict.fromkeys(self.factions[k].bloc for k in self.armed))
         self.bloc_of = {k: f.bloc for k, f in self.factions.items()}
@@ -540,9 +535,7 @@ class NegotiationModel(mesa.Model):
             level = b.decide_support(distress_of[bloc], total_given - given[bloc], threatened,
                                      quiet)
             levels.append(level)
-            # only a backer with troops or air power of its own decides on committing them
-            commits.append((p.troops > 0 or p.air > 0)
-                           and b.commits(distress_of[bloc], threatened, step))
+            commits.append(b.commits(distress_of[bloc], threatened, step))
             if b.red_line_active and not was:
                 self.log("escalation", b.key, ",".join(p.red_lines),
                          value=level, reason=f"red line threatened; capacity now "
