@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from decision_inputs import freeze, view
 
 from sim.agents import Backer, Faction
 from sim.model import NegotiationModel
 from sim.negotiation import (
     Answer,
     Decision,
-    FactionView,
     Proposal,
     agreement_strength,
     deterrence,
@@ -43,22 +43,6 @@ START = DUEL["model"]["start_date"]
 
 
 # ====================================================================== helpers
-def view(**kw) -> FactionView:
-    base = dict(
-        faction="a", bloc="west", share=0.5, momentum=0.0, belief=0.5, targets=(), threats=(),
-        war_cost=0.01, audience_cost=1.0, aim=0.0, discount=0.98, horizon=26,
-        political_value=0.2, withdrawal_value=0.15, aim_weight=0.5,
-    )
-    base.update(kw)
-    return FactionView(**base)
-
-
-def freeze(**kw) -> Proposal:
-    base = dict(id=1, proposer="un", kind="mediator", step=1, addressees=("a", "b"))
-    base.update(kw)
-    return Proposal(**base)
-
-
 def mean_survival(hazard: float, discount: float = 0.98, horizon: int = 26) -> float:
     """The discount-weighted mean of (1 - hazard)^t over t = 1..horizon, from its definition."""
     d1 = sum(discount**t for t in range(1, horizon + 1))

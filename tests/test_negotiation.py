@@ -3,12 +3,11 @@
 from dataclasses import replace
 
 import pytest
+from decision_inputs import freeze, view
 
 from sim.negotiation import (
     Answer,
     Decision,
-    FactionView,
-    Proposal,
     aims_term,
     concession,
     deterrence,
@@ -21,22 +20,6 @@ from sim.negotiation import (
     value_of_fighting,
     wants_to_propose,
 )
-
-
-def view(**kw) -> FactionView:
-    base = dict(
-        faction="a", bloc="west", share=0.5, momentum=0.0, belief=0.5, targets=(), threats=(),
-        war_cost=0.01, audience_cost=1.0, aim=0.0, discount=0.98, horizon=26,
-        political_value=0.2, withdrawal_value=0.15,
-    )
-    base.update(kw)
-    return FactionView(**base)
-
-
-def freeze(**kw) -> Proposal:
-    base = dict(id=1, proposer="un", kind="mediator", step=1, addressees=("a", "b"))
-    base.update(kw)
-    return Proposal(**base)
 
 
 def test_discount_sum_matches_the_definition():
