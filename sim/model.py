@@ -955,7 +955,6 @@ class NegotiationModel(mesa.Model):
                 self._fighting(step)  # war resumes the week a faction defects
                 return True
         # monitors damp incidents; separation and withdrawal keep them from escalating
-        strength = agreement_strength(deal, mp.separation_strength, mp.withdrawal_strength)
         escalate = (mp.incident_breakdown
                     * containment(deal, mp.separation_strength, mp.withdrawal_strength)
                     / (1 + held / mp.settle_weeks))
@@ -964,6 +963,8 @@ class NegotiationModel(mesa.Model):
             if rate > 0 and self.rng.random() < rate:
                 self.counts["incidents"] += 1
                 broke = self.rng.random() < escalate
+                strength = agreement_strength(deal, mp.separation_strength,
+                                              mp.withdrawal_strength)
                 self.log("incident", k, "all", proposal_id=deal.id, accepted=None,
                          reason=f"spoiler incident (p={rate:.3f}/week, monitoring "
                                 f"{deal.monitoring:.2f}); breaks it with p={escalate:.3f} "

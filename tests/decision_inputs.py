@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sim.negotiation import FactionView, Proposal
+
+
+def replace(obj, **changes):
+    """A copy of a view (a named tuple) or of a proposal (a dataclass) with `changes`."""
+    if isinstance(obj, FactionView):
+        return obj._replace(**changes)
+    return dataclasses.replace(obj, **changes)
 
 
 def view(**kw) -> FactionView:

@@ -14,12 +14,11 @@ import datetime as dt
 import math
 import re
 import tomllib
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from decision_inputs import freeze, view
+from decision_inputs import freeze, replace, view
 
 from sim.agents import Backer, Faction
 from sim.model import NegotiationModel

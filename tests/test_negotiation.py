@@ -1,9 +1,8 @@
 """Decision mechanics, tested on hand-built views: the valuations MODEL.md describes."""
 
-from dataclasses import replace
 
 import pytest
-from decision_inputs import freeze, view
+from decision_inputs import freeze, replace, view
 
 from sim.negotiation import (
     Answer,
