@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import mesa
+import numpy as np
 from mesa.discrete_space import CellAgent
 
 from sim.negotiation import (
@@ -27,8 +28,18 @@ from sim.negotiation import (
     wants_to_propose,
 )
 
-if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+
+class World(Protocol):
+    """What agents read of the model they are in (a :class:`~sim.model.NegotiationModel`;
+    named by this protocol so that this module does not import the one that imports it)."""
+
+    mp: Any
+    rng: np.random.Generator
+    datacollector: mesa.DataCollector
+
+    def bloc_loss_rate(self, bloc: str) -> float: ...
+
+    def site_income(self, faction: str) -> float: ...
 
 __all__ = ["Attack", "Backer", "Faction", "Mediator"]
 
@@ -41,7 +52,7 @@ class Faction(CellAgent):
     """A belligerent or a political wing. Decides whether to attack, propose, accept or defect,
     and adapts its aims."""
 
-    def __init__(self, model: NegotiationModel, key: str, spec) -> None:
+    def __init__(self, model: World, key: str, spec) -> None:
         super().__init__(model)
         self.key = key
         self.p = model.params_of(spec)
@@ -228,7 +239,7 @@ class Backer(CellAgent):
     and red lines), transfers it as arms, fighters and money, commits its own troops and air
     power when its client is in distress, and presses its client."""
 
-    def __init__(self, model: NegotiationModel, key: str, spec) -> None:
+    def __init__(self, model: World, key: str, spec) -> None:
         super().__init__(model)
         self.key = key
         self.p = model.params_of(spec)
@@ -334,7 +345,7 @@ class Mediator(mesa.Agent):
     """A mediator: assesses (with noise) whether a bargaining range exists and proposes; delivers
     scheduled initiatives. A joint patron pair acts only when its patrons all want a ceasefire."""
 
-    def __init__(self, model: NegotiationModel, key: str, spec) -> None:
+    def __init__(self, model: World, key: str, spec) -> None:
         super().__init__(model)
         self.key = key
         self.p = model.params_of(spec)
