@@ -9,8 +9,9 @@ Measures, on the Libya scenario (the symmetric duel if it is absent, and says so
 
 * runs per second of :func:`sim.runner.run_replicates` at ``jobs`` 1 and 2, writing the full
   runs/steps/events tables to a temporary folder, and the parallel efficiency
-  ``rate(2) / (2 * rate(1))``. One job runs in this process; J jobs run on a thread of this
-  process and J - 1 spawned workers (:class:`sim.pool.LocalPool`), their start-up included;
+  ``rate(2) / (2 * rate(1))``. One job runs in this process; J jobs run on
+  J worker processes (a ``ProcessPoolExecutor`` forked from a forkserver, see
+  :mod:`sim.executors`), their start-up included;
 * the same runs through ``mesa.batch_run`` (what a Mesa user would otherwise reach for: it keeps
   every step in memory as a list of dicts and writes nothing), in a subprocess, because it sets
   the multiprocessing start method globally;
@@ -77,16 +78,16 @@ import json, resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
 from sim.scenario import load_scenario
-from sim.runner import run_replicates
+from sim.experiment import run_replicates
 scn = load_scenario({str(path)!r})
 def cpu():  # this process and its finished workers
     return sum(x.ru_utime + x.ru_stime for x in (resource.getrusage(resource.RUSAGE_SELF),
                                                    resource.getrusage(resource.RUSAGE_CHILDREN)))
 with tempfile.TemporaryDirectory() as tmp:
     t, c = time.perf_counter(), cpu()
-    res = run_replicates(scn, {runs}, {seed}, jobs={jobs}, parts_dir=Path(tmp) / "parts")
+    res = run_replicates(scn, {runs}, {seed}, jobs={jobs}, out=Path(tmp) / "out")
     el, cpu_s = time.perf_counter() - t, cpu() - c
-    sizes = sum(f.stat().st_size for f in Path(tmp).glob("*.parquet"))
+    sizes = sum(f.stat().st_size for f in (Path(tmp) / "out").glob("*.parquet"))
     n = len(res.runs)
 print(json.dumps({{"seconds": el, "cpu_seconds": cpu_s, "runs": n, "bytes": sizes,
     "parent_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -147,7 +148,7 @@ import json, resource, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 import mesa
 from sim.model import NegotiationModel
-from sim.runner import run_seeds
+from sim.experiment import run_seeds
 from sim.scenario import load_scenario
 def cpu():  # this process and its finished workers
     return sum(x.ru_utime + x.ru_stime for x in (resource.getrusage(resource.RUSAGE_SELF),
@@ -223,10 +224,10 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------- phases
 def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
     """Mean time per step of each phase, over `runs` runs, plus construction and tables."""
-    from dataclasses import replace
-
+    from sim.experiment import Experiment, run_seeds
+    from sim.folder import ResultsFolder
     from sim.model import NegotiationModel
-    from sim.runner import _run_row, assemble, make_chunks, run_chunk, run_seeds
+    from sim.runner import _run_row, run_chunk
 
     scn = _load(path)
     phases = phases_of(NegotiationModel)
@@ -260,15 +261,15 @@ def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
                         m.datacollector.tables["events"])
     # what the runner adds to these runs: a chunk's tables built and written as part files,
     # then assembled into the final tables (the simulations replayed from the runs above)
-    chunk = make_chunks(scn, run_seeds(seed, runs), 0, runs)[0]
+    exp = Experiment.of(scn, runs, seed, chunk_size=runs)
+    chunk = exp.chunks()[0]
     for _ in range(2):  # the second time, past the first chunk's one-offs (schemas, imports)
         with tempfile.TemporaryDirectory() as tmp, _replayed(done):
-            parts = Path(tmp) / "parts"
-            parts.mkdir()
+            folder = ResultsFolder.create(Path(tmp) / "out", exp.manifest())
             t = time.perf_counter()
-            run_chunk(replace(chunk, parts_dir=str(parts)))
+            folder.write_part(chunk.name, run_chunk(chunk))
             t_parts = time.perf_counter()
-            assemble(parts, [chunk.name], Path(tmp))
+            folder.finish([chunk.name])
             t_final = time.perf_counter()
     per_step = {p: totals[p] / steps * 1e3 for p in totals}
     other = run_t / steps * 1e3 - sum(per_step.values())
@@ -295,8 +296,8 @@ def _replayed(done: dict):
 
 # ---------------------------------------------------------------------- profile
 def profile(path: Path, runs: int, seed: int = 2) -> str:
+    from sim.experiment import run_seeds
     from sim.model import NegotiationModel
-    from sim.runner import run_seeds
 
     scn = _load(path)
     seeds = run_seeds(seed, runs)

@@ -29,7 +29,8 @@ from rich.table import Table
 
 import sim
 from sim.cli import available_cores, progress_bar
-from sim.runner import default_executor, run_replicates
+from sim.executors import open_executor
+from sim.experiment import run_replicates
 from sim.score import score
 from sim.sweep import Design, make_design, parse_vary
 
@@ -113,25 +114,21 @@ def run(samples: int, runs: int, seed: int, jobs: int, quiet: bool = False,
     rows = []
     total = len(d.points) * len(wars) * runs
     ctx, advance = progress_bar(total, quiet, "runs")
-    ex = default_executor(jobs) if jobs > 1 else None
-    try:
-        with ctx:
-            for i, point in enumerate(d.points):
-                row: dict = {"point": i, **point}
-                for name, base in wars.items():
-                    scn = sim.load_scenario(WARS[name], expand(base, point))
-                    res = run_replicates(scn, runs, seed, executor=ex, progress=advance)
-                    table = score(res, scn)
-                    row[f"score_{name}"] = table.score
-                    row[f"met_{name}"] = int(table.overall["met"].iloc[0])
-                    row[f"facts_{name}"] = int(table.overall["total"].iloc[0])
-                scores = [row[f"score_{n}"] for n in wars]
-                row["score"] = sum(scores) / len(scores)
-                row["worst"] = min(scores)
-                rows.append(row)
-    finally:
-        if ex is not None:
-            ex.shutdown(wait=True, cancel_futures=True)
+    with open_executor(jobs) as workers, ctx:
+        ex = workers.executor
+        for i, point in enumerate(d.points):
+            row: dict = {"point": i, **point}
+            for name, base in wars.items():
+                scn = sim.load_scenario(WARS[name], expand(base, point))
+                res = run_replicates(scn, runs, seed, executor=ex, progress=advance)
+                table = score(res, scn)
+                row[f"score_{name}"] = table.score
+                row[f"met_{name}"] = int(table.overall["met"].iloc[0])
+                row[f"facts_{name}"] = int(table.overall["total"].iloc[0])
+            scores = [row[f"score_{n}"] for n in wars]
+            row["score"] = sum(scores) / len(scores)
+            row["worst"] = min(scores)
+            rows.append(row)
     return pd.DataFrame(rows).sort_values(["score", "worst"], ascending=False)
 
 

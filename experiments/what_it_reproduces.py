@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sim
 from sim.cli import available_cores
-from sim.runner import run_replicates
+from sim.experiment import run_replicates
 from sim.score import score
 
 ROOT = Path(__file__).resolve().parents[1]

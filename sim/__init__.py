@@ -1,8 +1,10 @@
 """negsim: an agent-based simulator of ceasefire bargaining in wars with foreign backers.
 
 Pipeline: scenario (``sim.scenario``) -> model and agents (``sim.model``, ``sim.agents``,
-``sim.negotiation``) -> runs (``sim.runner``) -> results and summaries (``sim.results``) ->
-command line (``sim.cli``).
+``sim.negotiation``) -> a chunk of runs as tables (``sim.runner``) -> an experiment's points,
+seeds and chunks (``sim.experiment``) on an executor (``sim.executors``) -> a results folder
+(``sim.folder``) -> summaries, charts, reports and scores (``sim.results``, ``sim.plots``,
+``sim.report``, ``sim.compare``, ``sim.score``) -> command line (``sim.cli``).
 """
 
 from __future__ import annotations
@@ -11,28 +13,35 @@ import importlib
 
 TYPE_CHECKING = False  # (not imported from typing: `negsim` starts here, as light as it can)
 if TYPE_CHECKING:
+    from sim.experiment import Experiment, run_experiment, run_replicates, run_seeds
+    from sim.folder import Results, ResultsFolder
     from sim.model import NegotiationModel
-    from sim.runner import Results, run_replicates, run_seeds
     from sim.scenario import Scenario, ScenarioError, load_scenario
 
 #: Where each public name lives. They are imported on first use (PEP 562), so that importing
 #: `sim.scenario` or the command line does not import Mesa, pandas and SciPy (1.5 s).
 _HOME = {
     "NegotiationModel": "sim.model",
-    "Results": "sim.runner",
-    "run_replicates": "sim.runner",
-    "run_seeds": "sim.runner",
+    "Experiment": "sim.experiment",
+    "Results": "sim.folder",
+    "ResultsFolder": "sim.folder",
+    "run_experiment": "sim.experiment",
+    "run_replicates": "sim.experiment",
+    "run_seeds": "sim.experiment",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.scenario",
     "load_scenario": "sim.scenario",
 }
 
 __all__ = [
+    "Experiment",
     "NegotiationModel",
     "Results",
+    "ResultsFolder",
     "Scenario",
     "ScenarioError",
     "load_scenario",
+    "run_experiment",
     "run_replicates",
     "run_seeds",
 ]

@@ -1,28 +1,21 @@
-"""Results folders and summaries: manifest, outcome shares with intervals, ceasefire timing."""
+"""Summaries of a set of runs: outcome shares with intervals, ceasefire timing, proposers."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import json
 import math
-import platform
-import subprocess
-import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.scenario import Scenario
+from sim.folder import ResultsError
 
 __all__ = [
     "OUTCOMES",
     "ResultsError",
     "ceasefire_timing",
-    "make_manifest",
     "outcome_shares",
     "read_manifest",
     "succeeded_by",
@@ -30,10 +23,6 @@ __all__ = [
 ]
 
 OUTCOMES = ("durable_ceasefire", "fragile_ceasefire", "stalemate", "ongoing")
-
-
-class ResultsError(ValueError):
-    """A folder that is not a usable results folder; the message names the path."""
 
 
 def read_manifest(folder: Path, table: str | None = "runs") -> dict[str, Any]:
@@ -134,49 +123,3 @@ def succeeded_by(runs: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame({"proposer": col, "kind": kind}).value_counts().reset_index(name="runs")
     df["share"] = df["runs"] / len(runs)
     return df.sort_values(["runs", "proposer"], ascending=[False, True], ignore_index=True)
-
-
-def code_version() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).parent, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent,
-                               timeout=5)
-        if rev.returncode == 0:
-            return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return "unknown"
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("negsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx", "scipy",
-                "dask", "distributed"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[pkg] = metadata.version(pkg)
-    return out
-
-
-def make_manifest(scenario: Scenario, *, source: str, overrides: list[str], seed: int,
-                  runs: int, steps: int | None, kind: str = "run",
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "scenario_name": scenario.model.name,
-        "scenario_file": source,
-        "scenario_digest": scenario.digest(),
-        "overrides": overrides,
-        "seed": seed,
-        "runs": runs,
-        "steps": steps if steps is not None else scenario.model.weeks,
-        "code_version": code_version(),
-        "packages": package_versions(),
-        "command": " ".join(["negsim", *sys.argv[1:]]),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "complete": False,
-        **(extra or {}),
-        "scenario": scenario.to_dict(),
-    }
-

@@ -59,11 +59,9 @@ from sim.scenario import (
 )
 from sim.scenario import event_entry as scenario_event_entry
 
-if TYPE_CHECKING:  # the runner and pandas load when chunks and tables are made: the command
-    # line validates a sweep, opens its workers, and only then imports them
+if TYPE_CHECKING:  # pandas loads when tables are made: the command line validates a sweep
+    # before it imports the runner
     import pandas as pd
-
-    from sim.runner import Chunk
 
 __all__ = [
     "DESIGNS",
@@ -80,7 +78,6 @@ __all__ = [
     "parse_vary",
     "point_scenarios",
     "points_table",
-    "sweep_chunks",
 ]
 
 DESIGNS = ("grid", "lhs", "sobol")
@@ -445,15 +442,6 @@ def point_scenarios(data: Mapping[str, Any], fixed: Sequence[tuple[str, Any]], d
             raise SweepError(f"{source}: sweep point {i} ({vals}) is not a valid scenario\n"
                              + "\n".join(probs)) from None
     return out
-
-
-def sweep_chunks(scenarios: Sequence[Scenario], seeds: Sequence[int], chunk_size: int,
-                 steps: int | None = None) -> list[Chunk]:
-    """Chunks of every point, the same replicate seeds at every point (common random numbers)."""
-    from sim.runner import make_chunks
-
-    return [c for i, scn in enumerate(scenarios)
-            for c in make_chunks(scn, seeds, i, chunk_size, steps)]
 
 
 # ---------------------------------------------------------------------- spec files

@@ -494,12 +494,12 @@ def test_the_command_line_imports_the_model_only_to_run_it() -> None:
 def test_a_ctrl_c_before_the_runs_says_so(monkeypatch, capsys, tmp_path: Path) -> None:
     """typer turns a KeyboardInterrupt into exit code 130 and prints nothing: the command
     line says it was interrupted (the runs themselves say what they keep, see test_sweep)."""
-    import sim.cli
+    import sim.cli.running
 
     def interrupted(*_a, **_k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.cli, "load", interrupted)
+    monkeypatch.setattr(sim.cli.running, "load", interrupted)
     monkeypatch.delenv("NEGSIM_DEBUG", raising=False)
     monkeypatch.setattr(sys, "argv", ["negsim", "run", str(DUEL), "--out", str(tmp_path / "o")])
     with pytest.raises(SystemExit) as got:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.runner import run_replicates
+from sim.experiment import run_replicates
 from sim.scenario import scenario_from_dict
 from sim.score import score
 

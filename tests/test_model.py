@@ -14,9 +14,10 @@ import pytest
 
 import sim
 from sim.agents import Backer, Faction, Mediator
+from sim.experiment import Experiment, run_experiment, run_replicates, run_seeds
 from sim.model import NegotiationModel
 from sim.negotiation import Answer, Decision
-from sim.runner import run_one, run_replicates, run_seeds
+from sim.runner import run_one
 from sim.scenario import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -399,8 +400,8 @@ def test_seeds_come_from_seed_sequence_spawn():
 
 def test_parallel_equals_serial_for_any_chunk_size():
     scn = sim.load_scenario(DUEL)
-    serial = run_replicates(scn, 12, seed=9, jobs=1, chunk_size=12)
-    parallel = run_replicates(scn, 12, seed=9, jobs=2, chunk_size=5)
+    serial = run_experiment(Experiment.of(scn, 12, 9, chunk_size=12))
+    parallel = run_experiment(Experiment.of(scn, 12, 9, chunk_size=5), jobs=2)
     for t in ("runs", "steps", "events"):
         pd.testing.assert_frame_equal(getattr(serial, t), getattr(parallel, t))
 

@@ -16,13 +16,12 @@ import pytest
 from matplotlib.collections import PolyCollection
 from typer.testing import CliRunner
 
-import sim.cli_plots  # noqa: F401 - registers plot, report, compare
 from sim import plots as P
 from sim.cli import app
 from sim.compare import compare_results, median_ci, newcombe_paired, newcombe_unpaired
+from sim.experiment import Experiment, run_replicates
+from sim.folder import Results
 from sim.report import build_report, reading, summary_tables
-from sim.results import make_manifest
-from sim.runner import Results, run_replicates
 from sim.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,10 +88,9 @@ def write_sweep(out: Path, scenario: Path, design: str, points: list[dict], runs
     pts = pd.DataFrame([{"point": i, **pt} for i, pt in enumerate(points)])
     pts.to_parquet(out / "points.parquet", index=False)
     paths = list(points[0])
-    m = make_manifest(load_scenario(scenario), source=str(scenario), overrides=[], seed=0,
-                      runs=runs, steps=steps, kind="sweep",
-                      extra={"design": {"design": design, "paths": paths,
-                                        "points": len(points)}})
+    m = Experiment.of(load_scenario(scenario), runs, 0, steps=steps, source=str(scenario),
+                      design={"design": design, "paths": paths,
+                              "points": len(points)}).manifest()
     m["complete"] = True
     (out / "manifest.json").write_text(json.dumps(m, default=str))
     return out

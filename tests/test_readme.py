@@ -1,6 +1,8 @@
 """The README's examples run, so the docs cannot rot (as Nashpy runs its README in tox)."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,10 +13,14 @@ def blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
 
 
-def test_python_examples_run(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    code = "\n".join(blocks("python")).replace("runs=200", "runs=8")
-    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+def test_python_examples_run_as_a_script_with_worker_processes(tmp_path):
+    """Saved as a script and run with jobs=2 (three chunks: two workers), as a user would."""
+    code = "\n".join(blocks("python")).replace("runs=200", "runs=24")
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    r = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
 
 
 def test_quick_start_is_two_commands_and_ci_runs_the_second():

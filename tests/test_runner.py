@@ -1,13 +1,13 @@
 """The runner: a run's result depends only on (scenario, seed, run index), never on the executor,
 the number of workers or the chunk size; finished chunks are streamed to disk and skipped on a
-resume; a run that raises is a row of the failures table; Ctrl-C keeps what is finished.
+resume; a run that raises is a row of the failures table; Ctrl-C keeps what is finished and
+leaves no worker behind.
 
 Small on purpose: the symmetric duel, a few runs of a few weeks.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import os
@@ -16,35 +16,24 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sim.execution import (
-    ResumeError,
+from sim.executors import Stopped, open_executor, sigint_deferred
+from sim.experiment import (
+    Experiment,
     manifest_mismatches,
-    open_executor,
     resume_command,
-    start_folder,
-)
-from sim.model import NegotiationModel
-from sim.pool import LocalPool, Stopped, sigint_deferred
-from sim.runner import (
-    ExecutionError,
-    Interrupted,
-    _gc_paused,
-    assemble,
-    execute,
-    make_chunks,
-    run_chunk,
-    run_one,
+    run_experiment,
     run_replicates,
     run_seeds,
-    shares_filesystem,
 )
+from sim.folder import FolderError, ResultsFolder
+from sim.model import NegotiationModel
+from sim.runner import ExecutionError, Interrupted, execute, run_chunk, run_one
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,10 +48,16 @@ def same(a, b) -> None:
                                       check_exact=True)
 
 
+def experiment(chunk_size: int = 1, model_cls: type[NegotiationModel] = NegotiationModel,
+               runs: int = RUNS) -> Experiment:
+    return Experiment.of(DUEL, runs, SEED, steps=STEPS, chunk_size=chunk_size,
+                         model_cls=model_cls)
+
+
 @pytest.fixture(scope="module")
 def reference():
     """In this process, one chunk per run."""
-    return run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=1)
+    return run_experiment(experiment(1))
 
 
 class Flaky(NegotiationModel):
@@ -110,27 +105,15 @@ def test_a_run_depends_only_on_scenario_seed_and_index(reference):
 # ---------------------------------------------------------------------- executors
 @pytest.mark.parametrize("chunk_size", [2, 4, 100])
 def test_chunk_size_does_not_change_results(reference, chunk_size):
-    same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=chunk_size))
+    same(reference, run_experiment(experiment(chunk_size)))
 
 
 def test_a_process_pool_gives_the_same_tables(reference):
-    same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS, jobs=2, chunk_size=2))
+    same(reference, run_experiment(experiment(2), jobs=2))
 
 
-def test_the_local_pool_gives_a_task_to_its_thread_when_free_else_to_a_started_worker():
-    gate = threading.Event()
-    switch = sys.getswitchinterval()
-    with LocalPool(2) as ex:
-        assert len(ex._processes) == 1  # spawned at once, to import while we go on
-        assert sys.getswitchinterval() <= 0.001
-        blocked = ex.submit(gate.wait, 60)  # the thread is free: it takes this
-        other = ex.submit(os.getpid)  # the thread is busy: the worker, once started
-        assert other.result(timeout=60) != os.getpid()
-        gate.set()
-        assert blocked.result(timeout=60) is True
-        # the thread's lane is free before its task's result is: the next task goes to it
-        assert ex.submit(os.getpid).result(timeout=60) == os.getpid()
-    assert sys.getswitchinterval() == switch  # restored
+def test_run_replicates_is_an_experiment_of_one_point(reference):
+    same(reference, run_replicates(DUEL, RUNS, SEED, steps=STEPS))
 
 
 def _sigint_state() -> tuple[bool, bool]:
@@ -149,7 +132,7 @@ def _sigint_kept_out_at_start(queue) -> None:
 
 def test_workers_start_with_ctrl_c_blocked_and_then_ignore_it():
     """A terminal's Ctrl-C reaches every process of the group: a worker must not take it,
-    not even while it imports (it would print a traceback)."""
+    not even while it starts (it would print a traceback)."""
     ctx = multiprocessing.get_context("spawn")
     q = ctx.SimpleQueue()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
@@ -159,12 +142,9 @@ def test_workers_start_with_ctrl_c_blocked_and_then_ignore_it():
     assert q.get() is True
     p.join(30)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask  # this thread: as before
-    gate = threading.Event()
-    with LocalPool(2) as ex:
-        busy = ex.submit(gate.wait, 60)  # the thread takes this; the next goes to the worker
-        assert ex.submit(_sigint_state).result(timeout=60) == (False, True)
-        gate.set()
-        busy.result(timeout=60)
+    with open_executor(2) as w:
+        assert w.width == 2
+        assert w.executor.submit(_sigint_state).result(timeout=60) == (False, True)
 
 
 def test_a_ctrl_c_while_workers_are_spawned_is_held_back_to_the_end_and_not_lost():
@@ -200,16 +180,22 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # an orphan's zombie is ended, whoever reaps it
 
 
+def _gone(pids, within: float) -> None:
+    t0 = time.time()
+    while any(map(_alive, pids)):
+        assert time.time() - t0 < within, "a worker outlived its pool"
+        time.sleep(0.05)
+
+
 def test_a_worker_ends_when_its_parent_is_killed():
     """A pool's idle worker waits on a queue whose writing end it holds too: after a kill -9
-    of its parent it waited for ever."""
+    of its parent it would wait for ever."""
     code = (
         "import os, threading\n"
-        "from sim.pool import LocalPool\n"
-        "ex = LocalPool(2)\n"
-        "ex.submit(threading.Event().wait, 120)\n"  # the thread: busy
-        "print(ex.submit(os.getpid).result(60), flush=True)\n"  # the worker, once started
-        "threading.Event().wait(120)\n")
+        "from sim.executors import open_executor\n"
+        "with open_executor(2) as w:\n"
+        "    print(w.executor.submit(os.getpid).result(60), flush=True)\n"
+        "    threading.Event().wait(120)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         worker = int(parent.stdout.readline())
@@ -217,143 +203,37 @@ def test_a_worker_ends_when_its_parent_is_killed():
     finally:
         parent.kill()
         parent.wait(30)
+    _gone([worker], 30)
+
+
+def test_a_ctrl_c_stops_the_running_chunks_after_their_current_run_and_ends_the_workers():
+    """The pool's owner tells the workers to stop: a long chunk ends after the run under
+    way (Stopped), not hundreds of runs later, and no worker is left."""
+    long = experiment(400, runs=400).chunks()[0]
     t0 = time.time()
-    while _alive(worker):
-        assert time.time() - t0 < 30, "the worker outlived its parent"
-        time.sleep(0.05)
-
-
-def test_runs_overlapping_on_threads_leave_the_collector_as_it_was():
-    """The collector is off during a run. It is one switch for the process: a run that ends
-    on one thread while another goes on must not leave it off for good, and runs overlapping
-    back to back on several threads must not keep it off (their dead models piled up)."""
-    assert gc.isenabled()
-    a, b = _gc_paused(), _gc_paused()
-    a.__enter__()
-    assert not gc.isenabled()  # one run: paused
-    b.__enter__()  # another thread's run starts while it goes on: collect as usual
-    assert gc.isenabled()
-    a.__exit__(None, None, None)
-    assert gc.isenabled()
-    b.__exit__(None, None, None)
-    assert gc.isenabled()
-    with _gc_paused():  # alone again: paused
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()  # off before: it stays off
-    try:
-        with _gc_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
-def test_no_task_waits_for_a_worker_that_is_still_starting():
-    with LocalPool(2) as ex:
-        # all queued at once, while the worker imports (a second or more): each goes to the
-        # thread as it frees (microseconds each), none to the worker that has not started
-        futures = [ex.submit(os.getpid) for _ in range(20)]
-        pids = [f.result(timeout=60) for f in futures]
-    assert set(pids) == {os.getpid()}
-
-
-def test_many_quick_tasks_do_not_deadlock_the_pool():
-    def hammer(ex, out):
-        out.extend(f.result() for f in [ex.submit(int, "7") for _ in range(3000)])
-
-    out: list[int] = []
-    with LocalPool(2) as ex:
-        t = threading.Thread(target=hammer, args=(ex, out), daemon=True)
-        t.start()
-        t.join(60)
-        assert not t.is_alive(), "submit or result hung"
-    assert out == [7] * 3000
-
-
-def test_a_stopped_pool_resolves_every_future_and_closes():
-    gate = threading.Event()
-    ex = LocalPool(2)
-    running = ex.submit(gate.wait, 60)
-    queued = [ex.submit(int, "5") for _ in range(3)]
-    ex.stop()
-    gate.set()
-    done, not_done = wait([running, *queued], timeout=30)
-    assert not not_done  # cancelled ones too: wait() sees them
-    assert all(f.cancelled() for f in queued)
-    closer = threading.Thread(target=ex.shutdown, daemon=True)
-    closer.start()
-    closer.join(30)
-    assert not closer.is_alive(), "shutdown after stop hung"
-
-
-def test_a_task_given_to_the_thread_is_not_lost_by_an_immediate_stop():
-    for _ in range(20):
-        ex = LocalPool(2)
-        f = ex.submit(int, "5")
-        ex.stop()
-        done, _ = wait([f], timeout=30)
-        assert done  # a result, or Stopped: never left running
-        if f.exception() is not None:
-            assert isinstance(f.exception(), Stopped)
-        ex.shutdown()
-
-
-def test_shutdown_without_wait_still_runs_the_queued_tasks():
-    gate = threading.Event()
-    ex = LocalPool(2)
-    first = ex.submit(gate.wait, 60)
-    queued = [ex.submit(int, str(i)) for i in range(3)]
-    ex.shutdown(wait=False)
-    gate.set()
-    assert first.result(timeout=60) is True
-    assert [f.result(timeout=60) for f in queued] == [0, 1, 2]
-    ex.shutdown()  # waits for the close begun in the background (it restores the interval)
-
-
-def test_the_switch_interval_is_restored_when_the_last_pool_closes():
-    switch = sys.getswitchinterval()
-    a, b = LocalPool(2), LocalPool(2)
-    a.shutdown()
-    assert sys.getswitchinterval() <= 0.001  # b is still open
-    b.shutdown()
-    b.shutdown()  # twice is harmless
-    assert sys.getswitchinterval() == switch
-
-
-def test_a_worker_that_dies_while_starting_is_an_execution_error():
-    ex = LocalPool(2)
-    try:
-        for proc in ex._processes.values():
-            os.kill(proc.pid, signal.SIGKILL)
-        t0 = time.time()
-        while ex._broken is None:
-            assert time.time() - t0 < 30
-            time.sleep(0.01)
-        with pytest.raises(ExecutionError, match="BrokenProcessPool"):
-            execute(make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 1, STEPS), executor=ex,
-                    parts_dir=None)
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
-
-
-def test_a_stopped_local_pool_drops_the_chunk_on_its_thread_after_the_current_run(tmp_path):
-    chunk = replace(make_chunks(DUEL, run_seeds(SEED, 400), 0, 400)[0],
-                    parts_dir=str(tmp_path))
-    ex = LocalPool(2)
-    f = ex.submit(run_chunk, chunk)
-    while not f.running():
-        time.sleep(0.001)
-    ex.shutdown(wait=True, cancel_futures=True)
+    with pytest.raises(KeyboardInterrupt), open_executor(2) as w:
+        pids = {w.executor.submit(os.getpid).result(60) for _ in range(4)}
+        f = w.executor.submit(run_chunk, long)
+        while not f.running():
+            time.sleep(0.001)
+        time.sleep(0.3)
+        raise KeyboardInterrupt
+    assert time.time() - t0 < 30
     with pytest.raises(Stopped):
         f.result(timeout=0)
-    assert not list(tmp_path.iterdir())  # nothing of the chunk written
+    _gone(pids, 10)
+
+
+def test_a_worker_that_dies_is_an_execution_error_and_the_pool_closes():
+    with pytest.raises(ExecutionError, match="BrokenProcessPool"), open_executor(2) as w:
+        os.kill(w.executor.submit(os.getpid).result(60), signal.SIGKILL)
+        time.sleep(0.5)
+        execute(experiment(1).chunks(), lambda c, t: None, w.executor)
 
 
 def test_a_dask_local_cluster_gives_the_same_tables(reference, tmp_path):
-    with open_executor(2, "local") as ex:
-        res = run_replicates(DUEL, RUNS, SEED, steps=STEPS, executor=ex, chunk_size=3,
-                             parts_dir=tmp_path / "parts")
+    with open_executor(2, "local") as w:
+        res = run_experiment(experiment(3), executor=w.executor, out=tmp_path / "o")
     same(reference, res)
 
 
@@ -370,16 +250,17 @@ def test_any_executor_works_and_in_flight_tasks_are_bounded(reference):
             self.peak = max(self.peak, len(self.live))
             return f
 
-    chunks = make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 1, STEPS)
+    got = {}
     with Counting() as ex:
-        tabs = execute(chunks, executor=ex, parts_dir=None, max_in_flight=3)
+        execute(experiment(1).chunks(), lambda c, t: got.__setitem__(c.name, t), ex, window=3)
     assert ex.peak <= 3
-    pd.testing.assert_frame_equal(tabs["runs"], reference.runs)
+    runs = pd.concat([got[n]["runs"].to_pandas() for n in sorted(got)], ignore_index=True)
+    pd.testing.assert_frame_equal(runs.drop(columns="point"), reference.runs)
 
 
 def test_a_chunk_is_typed_by_all_its_runs_not_the_first():
-    whole = run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=RUNS, model_cls=Gappy)
-    alone = run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=1, model_cls=Gappy)
+    whole = run_experiment(experiment(RUNS, Gappy))
+    alone = run_experiment(experiment(1, Gappy))
     same(whole, alone)
     gap = whole.steps.set_index("run")["gap"]
     assert gap.dtype == "float64"
@@ -402,60 +283,47 @@ def test_the_runs_table_built_from_a_known_schema_equals_the_one_pandas_builds(m
         assert R._runs_table(rows).equals(expected, check_metadata=True)
 
 
-def test_workers_that_do_not_share_this_machines_files_send_their_tables_back(reference,
-                                                                              tmp_path):
-    assert shares_filesystem(None)
-    with ThreadPoolExecutor(2) as ex:  # stands for a remote cluster: the parent writes
-        assert not shares_filesystem(ex)
-        res = run_replicates(DUEL, RUNS, SEED, steps=STEPS, executor=ex, chunk_size=2,
-                             parts_dir=tmp_path / "parts")
-    same(reference, res)
-
-
 # ---------------------------------------------------------------------- streaming, resume
 def test_parts_are_streamed_and_finished_chunks_are_skipped(reference, tmp_path):
-    parts = tmp_path / "parts"
-    chunks = make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 2, STEPS)
+    exp = experiment(2)
     seen = []
 
     def stop_after_two(n: int) -> None:
-        if n:  # (the first call reports the runs already on disk: none)
-            seen.append(n)
+        seen.append(n)
         if len(seen) == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(Interrupted) as info:
-        execute(chunks, executor=None, parts_dir=parts, progress=stop_after_two)
-    assert (info.value.done, info.value.total) == (2, len(chunks))
-    assert sorted(p.name for p in parts.glob("done-*")) == ["done-00000-00000",
-                                                           "done-00000-00001"]
+        run_experiment(exp, out=tmp_path / "o", progress=stop_after_two)
+    assert (info.value.done, info.value.total) == (1, len(exp.chunks()))  # the 2nd: in flight
+    folder = ResultsFolder.open(tmp_path / "o", need=())
+    assert not folder.complete and not folder.has("runs")
+    assert folder.done_chunks() == {"00000-00000", "00000-00001"}  # its parts were written
     ran = []
-    execute(chunks, executor=None, parts_dir=parts, progress=ran.append)
+    res = run_experiment(exp, out=tmp_path / "o", progress=ran.append)
     assert ran[0] == 4  # the four runs on disk count as done at once
-    assert sum(ran) == RUNS and len(ran) == len(chunks) - 2 + 1
-    assemble(parts, [c.name for c in chunks], tmp_path)
-    got = pd.read_parquet(tmp_path / "runs.parquet")
-    pd.testing.assert_frame_equal(got, reference.runs)
-    assert not got.duplicated("run").any()
+    assert sum(ran) == RUNS and len(ran) == len(exp.chunks()) - 2 + 1
+    same(reference, res)
+    assert ResultsFolder.open(tmp_path / "o").complete
+    assert not (tmp_path / "o" / "parts").exists()
 
 
 def test_a_chunk_without_its_done_marker_is_run_again(reference, tmp_path):
-    parts = tmp_path / "parts"
-    chunks = make_chunks(DUEL, run_seeds(SEED, RUNS), 0, 3, STEPS)
-    execute(chunks, executor=None, parts_dir=parts)
-    (parts / "done-00000-00001").unlink()  # killed between the tables and the marker
-    (parts / "runs-00000-00001.parquet").write_bytes(b"half a file")
+    exp = experiment(3)
+    folder = ResultsFolder.create(tmp_path / "o", exp.manifest())
+    for c in exp.chunks():
+        folder.write_part(c.name, run_chunk(c))
+    (folder.parts / "done-00000-00001").unlink()  # killed between the tables and the marker
+    (folder.parts / "runs-00000-00001.parquet").write_bytes(b"half a file")
     ran = []
-    execute(chunks, executor=None, parts_dir=parts, progress=ran.append)
+    res = run_experiment(exp, out=tmp_path / "o", progress=ran.append)
     assert ran == [6, 3]
-    assemble(parts, [c.name for c in chunks], tmp_path)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "runs.parquet"), reference.runs)
+    same(reference, res)
 
 
 # ---------------------------------------------------------------------- failures
 def test_a_run_that_raises_is_recorded_and_the_others_complete(reference, tmp_path):
-    res = run_replicates(DUEL, RUNS, SEED, steps=STEPS, chunk_size=4, model_cls=Flaky,
-                         parts_dir=tmp_path / "parts")
+    res = run_experiment(experiment(4, Flaky), out=tmp_path / "o")
     f = res.failures
     assert len(f) == 1
     assert list(f.columns) == ["point", "run", "seed", "error", "traceback"]
@@ -466,6 +334,7 @@ def test_a_run_that_raises_is_recorded_and_the_others_complete(reference, tmp_pa
     assert sorted(res.runs["run"]) == [0, 1, 2, 3, 5, 6, 7, 8]
     ok = reference.runs[reference.runs["run"] != 4].reset_index(drop=True)
     pd.testing.assert_frame_equal(res.runs, ok)
+    assert res.manifest["failures"] == 1 and res.manifest["complete"]
 
 
 # ---------------------------------------------------------------------- folders
@@ -479,17 +348,42 @@ def test_resume_checks_the_manifest(tmp_path):
     assert manifest_mismatches(_manifest(), _manifest(overrides=["c.d=2", "a.b=1"])) == []
     diffs = manifest_mismatches(_manifest(), _manifest(runs=11, scenario_digest="abd"))
     assert len(diffs) == 2 and any(d.startswith("runs:") for d in diffs)
-    start_folder(tmp_path, _manifest(chunk_size=7), resume=False)
-    got = start_folder(tmp_path, _manifest(chunk_size=99, created="later"), resume=True)
-    assert got["chunk_size"] == 7 and got["resumed"] == ["later"]
-    assert json.loads((tmp_path / "manifest.json").read_text())["resumed"] == ["later"]
-    with pytest.raises(ResumeError, match="different experiment"):
-        start_folder(tmp_path, _manifest(seed=1), resume=True)
+    ResultsFolder.create(tmp_path / "f", _manifest(chunk_size=7))
+    got = ResultsFolder.resume(tmp_path / "f", _manifest(chunk_size=99, created="later"))
+    assert got.manifest["chunk_size"] == 7 and got.manifest["resumed"] == ["later"]
+    assert json.loads((tmp_path / "f" / "manifest.json").read_text())["resumed"] == ["later"]
+    with pytest.raises(FolderError, match="different experiment"):
+        ResultsFolder.resume(tmp_path / "f", _manifest(seed=1))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ResumeError, match="no manifest"):
-        start_folder(tmp_path / "empty", _manifest(), resume=True)
-    with pytest.raises(ResumeError, match="does not exist"):
-        start_folder(tmp_path / "nowhere", _manifest(), resume=True)
+    with pytest.raises(FolderError, match="no manifest"):
+        ResultsFolder.resume(tmp_path / "empty", _manifest())
+    with pytest.raises(FolderError, match="does not exist"):
+        ResultsFolder.resume(tmp_path / "nowhere", _manifest())
+
+
+def test_a_new_folder_must_be_new_or_empty_and_writable(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FolderError, match="is a file"):
+        ResultsFolder.create(tmp_path / "file", _manifest())
+    with pytest.raises(FolderError, match="no folder can be made under it"):
+        ResultsFolder.create(tmp_path / "file" / "sub", _manifest())
+    ResultsFolder.create(tmp_path / "f", _manifest())
+    with pytest.raises(FolderError, match="already holds results"):
+        ResultsFolder.create(tmp_path / "f", _manifest())
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(FolderError, match="is not empty"):
+        ResultsFolder.create(tmp_path / "other", _manifest())
+    (tmp_path / "empty").mkdir()
+    assert ResultsFolder.create(tmp_path / "empty", _manifest()).path == tmp_path / "empty"
+
+
+def test_a_folder_reads_back_its_scenario_and_tables(reference, tmp_path):
+    run_experiment(experiment(3), out=tmp_path / "o")
+    folder = ResultsFolder.open(tmp_path / "o", need=("runs", "steps"))
+    assert folder.scenario().digest() == DUEL.digest()
+    assert folder.dataset("runs").count_rows() == RUNS
+    pd.testing.assert_frame_equal(folder.table("runs"), reference.runs)
 
 
 def test_resume_command_replaces_out_and_appends_resume():

@@ -429,8 +429,8 @@ def duel_with_observations():
 
 def test_scores_a_real_run_of_the_duel(duel_with_observations, tmp_path: Path) -> None:
     import sim
-    from sim.results import make_manifest
-    from sim.runner import Results, atomic_json
+    from sim.experiment import Experiment
+    from sim.folder import Results, atomic_json
 
     scn = duel_with_observations
     res = sim.run_replicates(scn, runs=12, seed=4)
@@ -452,8 +452,7 @@ def test_scores_a_real_run_of_the_duel(duel_with_observations, tmp_path: Path) -
     # the same from a folder, with the scenario read back from its manifest
     for name in ("runs", "steps", "events"):
         getattr(res, name).to_parquet(tmp_path / f"{name}.parquet", index=False)
-    atomic_json(make_manifest(scn, source="test", overrides=[], seed=4, runs=12, steps=None),
-                tmp_path / "manifest.json")
+    atomic_json(Experiment.of(scn, 12, 4, source="test").manifest(), tmp_path / "manifest.json")
     assert scenario_from_manifest(Results.load(tmp_path).manifest) == scn
     for other in (score(Results.load(tmp_path)), score_folder(tmp_path)):
         pd.testing.assert_frame_equal(other.observations, t.observations)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.runner import run_replicates
+from sim.experiment import run_replicates
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 the same tables whatever the executor, the workers or the chunk size; a sweep stopped at any
 moment and resumed gives exactly the rows of an uninterrupted one; a run that raises is recorded.
 
-The command is driven through typer's CliRunner after ``import sim.cli_sweep`` (and through a
+The command is driven through typer's CliRunner (and through a
 subprocess for the interrupt tests); sweeps are small: the symmetric duel, a few weeks.
 """
 
@@ -22,10 +22,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import sim.cli_sweep  # noqa: F401 - registers the command
 from sim.cli import app
+from sim.experiment import run_seeds
 from sim.model import NegotiationModel
-from sim.runner import run_seeds
 from sim.scenario import ScenarioError, load_scenario
 from sim.sweep import (
     SpecError,
@@ -45,7 +44,7 @@ ENV = {"COLUMNS": "200", "NO_COLOR": "1", "NEGSIM_DEBUG": None}
 GRID = ["--vary", "backers.west_patron.capacity=0:12:3", "--vary", "mediators.un.leverage=0,0.1"]
 SMALL = [*GRID, "--runs", "4", "--steps", "8", "--seed", "3", "--quiet"]
 TABLES = ("runs", "steps", "events", "failures", "points")
-CLI = [sys.executable, "-c", "import sim.cli_sweep; from sim.cli import main; main()"]
+CLI = [sys.executable, "-c", "from sim.cli import main; main()"]
 
 
 def invoke(*args):
@@ -380,7 +379,7 @@ def test_results_are_the_same_on_a_dask_cluster(tmp_path, reference, dask_schedu
 
 
 def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.execution.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("sim.executors.CONNECT_TIMEOUT", "1s")
     bad(invoke(DUEL, *SMALL, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "o"),
         "--scheduler tcp://127.0.0.1:9", "could not connect")
 
@@ -391,7 +390,7 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
 SLOW_CLI = [sys.executable, "-c",
             "import time, sim.runner as r; f = r.simulate; "
             "r.simulate = lambda *a, **k: (time.sleep(0.05), f(*a, **k))[1]; "
-            "import sim.cli_sweep; from sim.cli import main; main()"]
+            "from sim.cli import main; main()"]
 
 
 @pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, "1"), (signal.SIGKILL, "1"),
@@ -441,8 +440,8 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
             raise ValueError("no luck")
         step(self)
 
-    monkeypatch.setattr(NegotiationModel, "step", flaky)
-    r = invoke(DUEL, *SMALL, "--out", tmp_path / "o")
+    monkeypatch.setattr(NegotiationModel, "step", flaky)  # (in this process: --jobs 1)
+    r = invoke(DUEL, *SMALL, "--jobs", "1", "--out", tmp_path / "o")
     assert r.exit_code == 1, r.output
     assert "2 runs failed" in r.output
     f = pd.read_parquet(tmp_path / "o" / "failures.parquet")
@@ -455,23 +454,25 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
     pd.testing.assert_frame_equal(runs, ref[keep].reset_index(drop=True))
 
 
-def test_a_resume_sizes_the_pool_by_the_chunks_left(tmp_path):
-    """A resume with one chunk left needs no worker (each spends seconds importing)."""
-    from sim.cli_sweep import chunks_to_run
+def test_a_resume_sizes_the_pool_by_the_chunks_left(tmp_path, monkeypatch):
+    """A resume with one chunk left needs no worker process (each takes a while to start)."""
+    import sim.experiment as E
+    from sim.folder import ResultsFolder
+    from sim.runner import run_chunk
 
-    folder = tmp_path / "o"
-    assert chunks_to_run(3, 10, 3, folder, resume=False) == 3 * 4
-    assert chunks_to_run(3, 10, 3, folder, resume=True) == 3 * 4  # no folder: the resume says
-    (folder / "parts").mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps({"chunk_size": 5}))  # then: 2 a point
-    for name in ("00000-00000", "00000-00001", "00001-00000", "00002-00001"):
-        (folder / "parts" / f"done-{name}").touch()
-    assert chunks_to_run(3, 10, 3, folder, resume=True) == 2
-    (folder / "parts" / "done-00001-00001").touch()
-    (folder / "parts" / "done-00002-00000").touch()
-    assert chunks_to_run(3, 10, 3, folder, resume=True) == 1  # all done: assembly only
-    (folder / "manifest.json").write_text(json.dumps({"chunk_size": 5, "complete": True}))
-    assert chunks_to_run(3, 10, 3, folder, resume=True) == 1  # complete (no parts left)
-    for bad in ('{"chunk_size": 1e400}', '{"chunk_size": "x"}', "[]", "{"):
-        (folder / "manifest.json").write_text(bad)  # the resume refuses it, clearly
-        assert chunks_to_run(3, 10, 3, folder, resume=True) == 12
+    scn = load_scenario(DUEL)
+    exp = E.Experiment((scn, scn), runs=4, seed=1, steps=5, chunk_size=2, design={"x": 1})
+    folder = ResultsFolder.create(tmp_path / "o", exp.manifest())
+    for c in exp.chunks()[:-1]:
+        folder.write_part(c.name, run_chunk(c))
+    asked = []
+    real = E.open_executor
+
+    def spy(jobs, scheduler=None):
+        asked.append(jobs)
+        return real(jobs, scheduler)
+
+    monkeypatch.setattr(E, "open_executor", spy)
+    E.run_experiment(exp, out=folder, jobs=2)
+    assert asked == [1]
+    assert ResultsFolder.open(tmp_path / "o").complete

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sim.cli import BadInput, app, err, guarded, out
+from sim.cli.app import BadInput, app, err, guarded, out
 
 __all__ = ["score"]
 

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sim.cli import EXIT_RUNS_FAILED, BadInput, app, err, guarded, out
+from sim.cli.app import EXIT_RUNS_FAILED, BadInput, app, err, guarded, out
 
 __all__ = ["compare", "plot", "report"]
 

@@ -1,0 +1,146 @@
+"""The command line's shared parts: the app, its consoles, exit codes, input errors, the common
+options and the progress bar. Each command group lives in its own module and registers here."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import os
+import typing
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+app = typer.Typer(
+    name="negsim",
+    help="Simulate ceasefire bargaining in wars with foreign backers and mediators.\n\n"
+         "Example: negsim run scenarios/libya_2019.toml --runs 200 --set backers.turkey.capacity=0",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(emoji=False)  # ":b:" in a spec is text, not an emoji
+err = Console(stderr=True, emoji=False)
+
+EXIT_BAD_INPUT = 2
+EXIT_RUNS_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class BadInput(Exception):
+    """A user error that is not about a scenario file (paths, folders, options)."""
+
+
+def guarded(fn):
+    """Turn input errors into a clear message and exit code 2 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ScenarioError as exc:
+            err.print(f"[bold red]error:[/] {plain(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except BadInput as exc:
+            err.print(f"[bold red]error:[/] {plain(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper
+
+
+def plain(text: object) -> str:
+    """Show user text verbatim (scenario names and paths may contain [brackets])."""
+    return escape(str(text))
+
+
+# ---------------------------------------------------------------------- options
+ScenarioArg = Annotated[Path, typer.Argument(
+    help="Scenario TOML file, e.g. scenarios/libya_2019.toml.", show_default=False)]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="PATH=VALUE",
+    help="Override any scenario field, or what a dated event sets or scales "
+         "(events.<date or index>.set.<field>); repeatable. Validated like the file. "
+         "Example: --set backers.turkey.capacity=0 --set model.weeks=52 "
+         "--set events.2020-01-02.scale.backers.turkey.capacity=1")]
+SeedOpt = Annotated[int, typer.Option(
+    "--seed", min=0, help="Master seed; run i uses SeedSequence(seed).spawn(runs)[i]. "
+                          "Example: --seed 42")]
+StepsOpt = Annotated[int | None, typer.Option(
+    "--steps", min=1, help="Weeks to simulate (default: the scenario's model.weeks). "
+                           "Example: --steps 52")]
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load(path: Path, sets: list[str] | None) -> Scenario:
+    return load_scenario(path, sets or [])
+
+
+def progress_bar(total: int, quiet: bool, label: str = "runs"):
+    """A rich progress bar with runs done, rate and ETA; returns (context, advance)."""
+    prog = Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"),
+        TimeRemainingColumn(), console=err, disable=quiet, transient=False,
+    )
+    task = prog.add_task(label, total=total, rate="")
+    start = [None]
+
+    def advance(n: int) -> None:
+        import time
+
+        if start[0] is None:
+            start[0] = time.perf_counter()
+        prog.advance(task, n)
+        t = prog.tasks[0]
+        el = time.perf_counter() - start[0]
+        if el > 0 and t.completed:
+            prog.update(task, rate=f"{t.completed / el:,.0f} runs/s")
+
+    return prog, advance
+
+
+
+
+def options(cls):
+    """Declare a command's options as a frozen dataclass whose fields are typer parameters
+    (``Annotated`` types, defaults): the command then takes one argument, the options.
+
+    Typer reads a command's parameters from its signature; this gives it the dataclass's
+    fields as that signature, so a command with many options is still a function of one."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    params = [inspect.Parameter(
+        f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hints[f.name],
+        default=inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(cls)]
+
+    def decorate(fn):
+        def command(**given):
+            return fn(cls(**given))
+
+        command.__signature__ = inspect.Signature(params)
+        for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+            setattr(command, attr, getattr(fn, attr))
+        return command
+
+    return decorate

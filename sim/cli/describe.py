@@ -1,0 +1,202 @@
+"""`negsim check`, `negsim explain` and `negsim fields`: what a scenario says, what one run did,
+and every field a scenario can set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sim.cli.app import (
+    EXIT_BAD_INPUT,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    StepsOpt,
+    app,
+    err,
+    guarded,
+    load,
+    out,
+    plain,
+)
+from sim.scenario import Scenario, ScenarioError
+
+
+# ---------------------------------------------------------------------- check
+@app.command()
+@guarded
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to validate.",
+                                                show_default=False)],
+    set_: SetOpt = None,
+) -> None:
+    """Validate scenario files (and overrides); exit 2 naming the file, field, line and what was
+    expected for the first invalid one.
+
+    Example: negsim check scenarios/*.toml
+    """
+    bad = 0
+    for f in files:
+        try:
+            scn = load(f, set_)
+        except ScenarioError as exc:
+            err.print(f"[bold red]invalid:[/] {plain(str(exc))}", soft_wrap=True)
+            bad += 1
+            continue
+        out.print(f"[green]ok[/] {plain(f)}: {plain(repr(scn.model.name))}, "
+                  f"{len(scn.factions)} factions, "
+                  f"{len(scn.backers)} backers, {len(scn.mediators)} mediators, "
+                  f"{len(scn.sites)} sites, {len(scn.events)} events, "
+                  f"{scn.model.weeks} weeks from {scn.model.start_date}")
+        _print_overrides(f, scn)
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_overrides(path: Path, scn: Scenario) -> None:
+    """List the behavioural defaults a scenario overrides, with the reason its file gives."""
+    from sim.scenario import behaviour_events, behaviour_overrides, override_reason
+
+    found = behaviour_overrides(scn)
+    dated = behaviour_events(scn)
+    if dated:
+        out.print(f"  behaviour changed by dated events ({len(dated)}):")
+        for epath, value, what in dated:
+            out.print(f"    {plain(epath)} = {value!r}: {plain(what)}", soft_wrap=True)
+    if not found:
+        out.print("  behaviour: the library's defaults, no overrides")
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    out.print(f"  behavioural overrides ({len(found)}):")
+    for fpath, value, default in found:
+        reason = override_reason(text, fpath) or "[yellow]no reason given[/]"
+        out.print(f"    {plain(fpath)} = {value!r} (default {default!r}): "
+                  + (reason if reason.startswith("[yellow]") else plain(reason)),
+                  soft_wrap=True)
+
+
+
+# ---------------------------------------------------------------------- explain
+STYLE = {
+    "proposal": "bold cyan", "response": "cyan", "ceasefire": "bold green", "truce": "green",
+    "breakdown": "bold red", "incident": "red", "capture": "yellow", "escalation": "magenta",
+    "victory": "bold yellow", "event": "bold blue", "handover": "yellow", "truce_end": "green",
+    "battle": "dim",
+}
+
+
+@app.command()
+@guarded
+def explain(
+    scenario: ScenarioArg,
+    seed: SeedOpt = 0,
+    run_: Annotated[int, typer.Option("--run", min=0,
+                                      help="Which replicate of --seed to tell (as in "
+                                           "runs.parquet). Example: --run 17")] = 0,
+    steps: StepsOpt = None,
+    set_: SetOpt = None,
+    battles: Annotated[bool, typer.Option("--battles",
+                                          help="Also list repelled attacks.")] = False,
+) -> None:
+    """Tell one run as a dated story: proposals and answers with their reasons, support,
+    captures, ceasefires and breakdowns. Same seed and run, same story.
+
+    Example: negsim explain scenarios/libya_2019.toml --seed 3
+    """
+    from sim.experiment import run_seeds
+    from sim.runner import run_one
+
+    scn = load(scenario, set_)
+    s = run_seeds(seed, run_ + 1)[run_]
+    row, _, ev = run_one(scn, run_, s, steps)
+    out.print(f"[bold]{plain(scn.model.name)}[/] - seed {seed}, run {run_} (run seed {s})")
+    last = None
+    for r in ev.itertuples():
+        if r.kind == "battle" and not battles:
+            continue
+        d = r.date.date()
+        if d != last:
+            out.print(f"\n[bold]{d}[/] (week {r.step})")
+            last = d
+        style = STYLE.get(r.kind, "")
+        head = f"{r.kind:<10} {r.actor}"
+        if r.kind == "response":
+            head += f" -> #{r.proposal_id} by {r.target}"
+        elif r.kind == "proposal":
+            head += f" #{r.proposal_id}"
+        elif r.target and r.target != "all":
+            head += f" -> {r.target}"
+        out.print(f"  [{style}]{plain(head)}[/]: {plain(str(r.reason))}" if style
+                  else f"  {plain(head)}: {plain(str(r.reason))}")
+    out.print(f"\n[bold]Outcome:[/] {row['outcome']} after {row['weeks']} weeks; "
+              + ", ".join(f"{k[8:]} {v:.0%}" for k, v in row.items()
+                          if k.startswith("control_"))
+              + f"; {row['n_proposals']} proposals, {row['n_ceasefires']} ceasefires, "
+                f"{row['n_truces']} truces, {row['n_breakdowns']} breakdowns")
+
+
+# ---------------------------------------------------------------------- schema
+@app.command()
+def fields(
+    table: Annotated[str | None, typer.Argument(
+        help="model, factions, backers, mediators, sites, events, initiative, or observed "
+             "(every kind of [[observed]] entry) (default: all).")] = None,
+) -> None:
+    """List every scenario field with its kind, default, unit, allowed range and meaning.
+
+    Kinds: a [bold]fact[/] is stated by the scenario (actors, forces, capacities, the map,
+    events); a [bold]behaviour[/] has one library default calibrated on several wars, which a
+    scenario overrides only with a case-specific reason (negsim check lists such overrides); a
+    [bold]setting[/] says how a run is set up and classified.
+
+    Example: negsim fields backers
+    """
+    from sim import observed as O
+    from sim import scenario as S
+
+    tables = {"model": S.ModelParams, "factions": S.Faction, "backers": S.Backer,
+              "mediators": S.Mediator, "sites": S.Site, "events": S.Event,
+              "initiative": S.Initiative}
+    tables |= {f"observed:{k}": cls for k, cls in O.KINDS.items()}
+    if table == "observed":
+        tables = {k: v for k, v in tables.items() if k.startswith("observed:")}
+        table = None
+    if table is not None and table not in tables:
+        err.print(f"[bold red]error:[/] unknown table {table!r}; expected one of "
+                  + ", ".join([*tables, "observed"]))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    for name, cls in tables.items():
+        if table is not None and name != table:
+            continue
+        title = ("[model]" if name == "model" else "[[events]]" if name == "events"
+                 else "[events.initiative]" if name == "initiative"
+                 else f'[[observed]] kind = "{name[9:]}"' if name.startswith("observed:")
+                 else f"[{name}.<name>]")
+        t = Table(title=plain(title), title_justify="left")
+        for c in ("field", "kind", "default", "unit", "range", "meaning"):
+            t.add_column(c, overflow="fold")
+        for fname, f in cls.model_fields.items():
+            default = "required" if f.is_required() else repr(f.default)
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            rng = _range(f)
+            t.add_row(fname, extra.get("kind", "fact"), default, extra.get("unit", ""), rng,
+                      f.description or "")
+        out.print(t)
+
+
+def _range(f) -> str:
+    lo = hi = None
+    for m in f.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">")):
+            if getattr(m, attr, None) is not None:
+                lo = f"{sym}{getattr(m, attr)}"
+        for attr, sym in (("le", "<="), ("lt", "<")):
+            if getattr(m, attr, None) is not None:
+                hi = f"{sym}{getattr(m, attr)}"
+    return " ".join(x for x in (lo, hi) if x)
