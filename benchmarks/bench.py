@@ -258,7 +258,7 @@ def bench_phases(path: Path, runs: int, seed: int = 1) -> dict:
         run_t += t2 - t1
         steps += m.step_no
         done[run, s] = (_run_row(m, run, s), m.datacollector.model_vars,
-                        m.datacollector.tables["events"])
+                        m.datacollector.tables["events"], m.column_types())
     # what the runner adds to these runs: a chunk's tables built and written as part files,
     # then assembled into the final tables (the simulations replayed from the runs above)
     exp = Experiment.of(scn, runs, seed, chunk_size=runs)

@@ -163,6 +163,12 @@ class NegotiationModel(mesa.Model):
                 reporters[f"lost_{k}"] = lambda m, k=k: m.backers[k].troops_lost
         return reporters
 
+    def column_types(self) -> dict[str, str]:
+        """The pandas dtype of each steps-table column of `model_reporters` that is not a
+        float64 (the runner builds the table's schema from it). A subclass whose reporters
+        record text, integers or booleans names them here."""
+        return {"status": "str"}
+
     def deployed(self, backer: str) -> float:
         """A backer's forces on its client's fronts: its deployed troops and its fighters."""
         c = self.factions[self.backers[backer].client]

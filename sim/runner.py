@@ -34,59 +34,84 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------------- schemas
+#: pandas dtypes of the runs table's columns (one row per run, see `_run_row`); the rest
+#: (control, losses, support, deployed, lost) are float64.
+RUN_DTYPES = {
+    "run": "int64", "seed": "uint64", "outcome": "str", "weeks": "int64",
+    "final_status": "str", "first_ceasefire_step": "Int64",
+    "first_ceasefire_date": "datetime64[ms]", "ceasefire_proposer": "str",
+    "ceasefire_proposer_kind": "str", "n_truces": "int64", "n_ceasefires": "int64",
+    "n_breakdowns": "int64", "n_incidents": "int64", "n_proposals": "int64",
+    "last_capture_step": "int64",
+}
+#: pandas dtypes of the events table's columns (see `sim.model.EVENT_COLUMNS`).
+EVENT_DTYPES = {"run": "int32", "step": "int32", "date": "datetime64[ms]", "kind": "str",
+                "actor": "str", "target": "str", "proposal_id": "Int64",
+                "accepted": "boolean", "value": "float64", "momentum": "float64",
+                "reason": "str"}
+#: pandas dtypes of the failures table's columns.
+FAILURE_DTYPES = {"point": "int64", "run": "int64", "seed": "uint64", "error": "str",
+                  "traceback": "str"}
+#: The steps table's own columns, before the model's reporters (`column_types`).
+STEP_DTYPES = {"run": "int32", "step": "int32", "date": "datetime64[ms]"}
+
+
+@functools.lru_cache(maxsize=64)
+def arrow_schema(columns: tuple[tuple[str, str], ...]) -> pa.Schema:
+    """The Arrow schema of columns of these pandas dtypes, with pandas' metadata (so that
+    pandas reads the tables back with the same dtypes)."""
+    empty = pd.DataFrame({k: pd.Series(dtype=d) for k, d in columns})
+    return pa.Schema.from_pandas(empty, preserve_index=False)
+
+
+def _schema(names, dtypes: dict[str, str], default: str) -> pa.Schema:
+    return arrow_schema(tuple((k, dtypes.get(k, default)) for k in names))
+
+
+def _table_from(cols: dict, schema: pa.Schema, table: str) -> pa.Table:
+    """Columns (lists or arrays) as a table of `schema` (None and NaN become nulls); a value
+    that does not convert is an error naming the table, the column and its type."""
+    arrays = []
+    for f in schema:
+        try:
+            arrays.append(pa.array(cols[f.name], type=f.type, from_pandas=True))
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(
+                f"the {table} table's column {f.name!r} is of type {f.type}, but a run recorded "
+                f"a value that does not convert ({exc}); a model subclass declares its "
+                "reporters' types in column_types()") from None
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 # ---------------------------------------------------------------------- one run
-#: Types of the events table's columns (others: float64 if numeric, else str).
-EVENT_TYPES = {"step": "int32", "proposal_id": "Int64", "accepted": "boolean",
-               "value": "float64", "momentum": "float64", "kind": "str", "actor": "str",
-               "target": "str", "reason": "str"}
-
-
 def run_one(scenario: Scenario, run: int, seed: int, steps: int | None = None,
             model_cls: type[NegotiationModel] = NegotiationModel):
     """Simulate one replicate; return (runs row, steps table, events table)."""
-    row, model_vars, events = simulate(scenario, run, seed, steps, model_cls)
-    st, ev = _tables(scenario, [(run, model_vars, events)])
-    return row, st, ev
+    row, *raw = simulate(scenario, run, seed, steps, model_cls)
+    st, ev = _arrow_tables(scenario, [(run, *raw)])
+    return row, st.to_pandas(), ev.to_pandas()
 
 
 def simulate(scenario: Scenario, run: int, seed: int, steps: int | None = None,
              model_cls: type[NegotiationModel] = NegotiationModel):
     """Simulate one replicate; return its runs row and its raw collected data (the model
-    variables and the events table, as dicts of lists), to be tabled many runs at a time."""
+    variables and the events table, as dicts of lists, and the model's column types), to be
+    tabled many runs at a time."""
     m = model_cls(scenario, rng=seed, steps=steps)
     m.run()
     dc = m.datacollector
-    return _run_row(m, run, seed), dc.model_vars, dc.tables["events"]
+    return _run_row(m, run, seed), dc.model_vars, dc.tables["events"], m.column_types()
 
 
-def _tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The steps and events tables of some runs: [(run, model_vars, events)] -> two frames
-    (:func:`run_one`; chunks build Arrow tables of the same types, see `_arrow_tables`)."""
-    if not raw:
-        return pd.DataFrame(), pd.DataFrame()
-    start = np.datetime64(scenario.model.start_date, "D")
-    (st_run, step, cols), (ev_run, ecols) = _gather(raw)
-    st = pd.DataFrame({"run": st_run, "step": step, "date": _dated(start, step),
-                       **{k: _column(v) for k, v in cols.items()}})
-    if "status" in st.columns:
-        st["status"] = st["status"].astype("str")
-    ev = pd.DataFrame({k: _typed(v, EVENT_TYPES.get(k) or _infer(v)) for k, v in ecols.items()},
-                      columns=list(ecols))
-    ev.insert(0, "run", ev_run)
-    if "step" in ev.columns:
-        ev.insert(2, "date", _dated(start, ev["step"].to_numpy()))
-    return st, ev
-
-
-def _gather(raw: Sequence[tuple[int, dict, dict]]):
+def _gather(raw: Sequence[tuple[int, dict, dict, dict]]):
     """The runs' recorded columns, joined: ((run, step, {reporter: values}), (run, {events
     column: values})), runs and steps as arrays, the rest as lists."""
     names, enames = list(raw[0][1]), list(raw[0][2])
     cols: dict[str, list] = {k: [] for k in names}
     ecols: dict[str, list] = {k: [] for k in enames}
     st_runs, steps, ev_runs = [], [], []
-    for run, mv, ev in raw:
+    for run, mv, ev, _types in raw:
         n = len(mv[names[0]]) if names else 0
         st_runs.append(np.full(n, run, dtype=np.int32))
         steps.append(np.arange(n, dtype=np.int32))
@@ -99,100 +124,30 @@ def _gather(raw: Sequence[tuple[int, dict, dict]]):
             (np.concatenate(ev_runs), ecols))
 
 
-def _column(values: list):
-    """A numeric column as a numpy array (pandas would scan a list value by value)."""
-    if not values or isinstance(values[0], str):
-        return values
-    arr = np.asarray(values)
-    return arr if arr.dtype.kind in "biuf" else values
-
-
-def _typed(values: list, dtype: str):
-    """An events column of the given type, converted in one pass."""
-    if dtype == "float64":
-        return np.asarray(values, dtype=np.float64)  # None becomes NaN
-    if dtype == "int32":
-        return np.asarray(values, dtype=np.int32)
-    return pd.array(values, dtype=dtype)
-
-
-def _arrow_tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
-                  ) -> tuple[pa.Table, pa.Table]:
-    """:func:`_tables` as Arrow tables with pandas' metadata (readers get the same dtypes
-    back), for a chunk of runs.
-
-    Built straight from the recorded lists (about a millisecond a run less than pandas), with
-    the types pandas gives the first run's columns, when those types are settled: no column of
-    the first run is all missing, and every later value converts (a model whose reporter
-    changes type, say). Otherwise the chunk goes through pandas, as :func:`_tables` would."""
-    if not raw:
-        return pa.table({}), pa.table({})
-    schemas = _schemas(scenario, raw[0])
-    if schemas is not None:
-        try:
-            return _build_arrow(scenario, raw, *schemas)
-        except (pa.ArrowException, TypeError, ValueError, OverflowError):
-            pass
-    st, ev = _tables(scenario, raw)
-    return (pa.Table.from_pandas(st, preserve_index=False),
-            pa.Table.from_pandas(ev, preserve_index=False))
-
-
-def _build_arrow(scenario: Scenario, raw: Sequence[tuple[int, dict, dict]],
-                 st_schema: pa.Schema, ev_schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
-    start = np.datetime64(scenario.model.start_date, "D")
-    (st_run, step, cols), (ev_run, ecols) = _gather(raw)
-    st = _table_from({"run": st_run, "step": step, "date": _dated(start, step), **cols},
-                     st_schema)
-    ecols["run"] = ev_run
-    if "step" in ecols:
-        ecols["date"] = _dated(start, np.asarray(ecols["step"], dtype=np.int32))
-    return st, _table_from(ecols, ev_schema)
-
-
-def _table_from(cols: dict, schema: pa.Schema) -> pa.Table:
-    """Columns (lists or arrays) as a table of a schema pandas gave such columns, their values
-    converted as pandas converts them (None and NaN become nulls)."""
-    return pa.Table.from_arrays(
-        [pa.array(cols[f.name], type=f.type, from_pandas=True) for f in schema], schema=schema)
-
-
-def _value_types(cols: dict[str, list]) -> tuple:
-    """What decides the types pandas gives some columns: their names and the Python types of
-    their values (the key of the schemas kept)."""
-    return tuple((k, frozenset(map(type, v))) for k, v in cols.items())
-
-
 def _dated(start: np.datetime64, step: np.ndarray) -> np.ndarray:
     return (start + step.astype("int64").astype("timedelta64[W]")).astype("datetime64[ms]")
 
 
-_SCHEMAS: dict[tuple, tuple[pa.Schema, pa.Schema]] = {}
-
-
-def _schemas(scenario: Scenario, first: tuple[int, dict, dict],
-             ) -> tuple[pa.Schema, pa.Schema] | None:
-    """The Arrow schemas pandas gives one run's steps and events tables (kept per set of
-    columns and the Python types of their values), or None when a column has no type (all
-    missing)."""
-    key = (_value_types(first[1]), _value_types(first[2]))
-    got = _SCHEMAS.get(key)
-    if got is None:
-        st, ev = _tables(scenario, [first])
-        got = (pa.Schema.from_pandas(st, preserve_index=False),
-               pa.Schema.from_pandas(ev, preserve_index=False))
-        if any(pa.types.is_null(f.type) for sc in got for f in sc):
-            return None
-        _SCHEMAS[key] = got
-    return got
-
-
-def _infer(values: list) -> str:
-    """The type of an events column the runner does not know: float64 if numeric, else str."""
-    kinds = {type(v) for v in values if v is not None}
-    if kinds and kinds <= {int, float}:
-        return "float64"
-    return "boolean" if kinds == {bool} else "str"
+def _arrow_tables(scenario: Scenario, raw: Sequence[tuple[int, dict, dict, dict]],
+                  ) -> tuple[pa.Table, pa.Table]:
+    """The steps and events tables of some runs ([(run, model_vars, events, column types)]),
+    built straight from the recorded lists under explicit schemas: the steps table's from the
+    model's reporters and their declared types (`column_types`), the events table's from
+    :data:`EVENT_DTYPES`."""
+    if not raw:
+        return pa.table({}), pa.table({})
+    start = np.datetime64(scenario.model.start_date, "D")
+    (st_run, step, cols), (ev_run, ecols) = _gather(raw)
+    st_schema = _schema(["run", "step", "date", *cols], {**STEP_DTYPES, **raw[0][3]}, "float64")
+    st = _table_from({"run": st_run, "step": step, "date": _dated(start, step), **cols},
+                     st_schema, "steps")
+    ecols["run"] = ev_run
+    if "step" in ecols:
+        ecols["date"] = _dated(start, np.asarray(ecols["step"], dtype=np.int32))
+    names = ["run", *(["step", "date"] if "step" in ecols else []),
+             *(k for k in ecols if k not in ("run", "step", "date"))]
+    ev = _table_from(ecols, _schema(names, EVENT_DTYPES, "str"), "events")
+    return st, ev
 
 
 def _run_row(m: NegotiationModel, run: int, seed: int) -> dict:
@@ -254,67 +209,34 @@ def run_chunk(chunk: Chunk) -> dict[str, pa.Table]:
         if stop_requested():
             raise Stopped(chunk.name)
         try:
-            row, model_vars, events = simulate(chunk.scenario, run, seed, chunk.steps,
-                                               chunk.model_cls)
+            row, *recorded = simulate(chunk.scenario, run, seed, chunk.steps,
+                                      chunk.model_cls)
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
             fails.append({"point": chunk.point, "run": run, "seed": seed,
                           "error": f"{type(exc).__name__}: {exc}",
                           "traceback": traceback.format_exc()})
             continue
         rows.append(row)
-        raw.append((run, model_vars, events))
+        raw.append((run, *recorded))
     steps, events = _arrow_tables(chunk.scenario, raw)
     del raw
     return _with_point({"runs": _runs_table(rows), "steps": steps, "events": events,
                         "failures": _failures_table(fails)}, chunk.point)
 
 
-def _runs_frame(rows: list[dict]) -> pd.DataFrame:
-    """The runs table of some runs (one row each, see `_run_row`), typed."""
-    runs = pd.DataFrame(rows)
-    if len(runs):
-        runs = runs.astype({"first_ceasefire_step": "Int64", "ceasefire_proposer": "str",
-                            "ceasefire_proposer_kind": "str", "outcome": "str",
-                            "final_status": "str", "seed": "uint64"})
-        runs["first_ceasefire_date"] = pd.to_datetime(runs["first_ceasefire_date"]).astype(
-            "datetime64[ms]")
-    return runs
-
-
-_RUNS_SCHEMAS: dict[tuple, pa.Schema] = {}
-
-
 def _runs_table(rows: list[dict]) -> pa.Table:
-    """`_runs_frame` as an Arrow table, built straight from the rows with the schema pandas
-    gives such rows (kept per set of columns and the Python types of their values: a fifth of
-    the time of going through pandas, which a chunk does once and then only if a column has
-    no type, or a value does not convert)."""
-    key = None
-    if rows and all(r.keys() == rows[0].keys() for r in rows):
-        cols = {k: [r[k] for r in rows] for k in rows[0]}
-        key = _value_types(cols)
-        schema = _RUNS_SCHEMAS.get(key)
-        if schema is not None:
-            try:
-                return _table_from(cols, schema)
-            except (pa.ArrowException, TypeError, ValueError, OverflowError):
-                pass
-    table = pa.Table.from_pandas(_runs_frame(rows), preserve_index=False)
-    if key is not None and not any(pa.types.is_null(f.type) for f in table.schema):
-        _RUNS_SCHEMAS[key] = table.schema
-    return table
-
-
-@functools.cache
-def _no_failures() -> pa.Table:
-    return pa.Table.from_pandas(pd.DataFrame(columns=FAILURE_COLUMNS), preserve_index=False)
+    """The runs table of some runs (one row each, see `_run_row`), under its explicit schema
+    (:data:`RUN_DTYPES`)."""
+    if not rows:
+        return pa.table({})
+    names = list(rows[0])
+    cols = {k: [r.get(k) for r in rows] for k in names}
+    return _table_from(cols, _schema(names, RUN_DTYPES, "float64"), "runs")
 
 
 def _failures_table(fails: list[dict]) -> pa.Table:
-    if not fails:
-        return _no_failures()
-    return pa.Table.from_pandas(pd.DataFrame(fails, columns=FAILURE_COLUMNS),
-                                preserve_index=False)
+    cols = {k: [f[k] for f in fails] for k in FAILURE_DTYPES}
+    return _table_from(cols, _schema(list(FAILURE_DTYPES), FAILURE_DTYPES, "str"), "failures")
 
 
 def _with_point(tables: dict[str, pa.Table], point: int) -> dict[str, pa.Table]:

@@ -268,19 +268,40 @@ def test_a_chunk_is_typed_by_all_its_runs_not_the_first():
     assert (gap.loc[1:] == whole.steps.set_index("run")["step"].loc[1:]).all()
 
 
-def test_the_runs_table_built_from_a_known_schema_equals_the_one_pandas_builds(monkeypatch):
-    import pyarrow as pa
+class Labelled(NegotiationModel):
+    """Records a text column and an integer column, declared as such."""
 
-    import sim.runner as R
+    def model_reporters(self) -> dict:
+        return {**super().model_reporters(), "label": lambda m: f"week {m.step_no}",
+                "week": lambda m: m.step_no}
 
-    rows = [R.simulate(DUEL, run, seed, 20)[0] for run, seed in enumerate(run_seeds(3, 6))]
-    assert {r["ceasefire_proposer"] is None for r in rows} == {True, False}  # nulls and values
-    expected = pa.Table.from_pandas(R._runs_frame(rows), preserve_index=False)
-    monkeypatch.setattr(R, "_RUNS_SCHEMAS", {})
-    assert R._runs_table(rows).equals(expected, check_metadata=True)  # via pandas, kept
-    with monkeypatch.context() as mp:
-        mp.setattr(R, "_runs_frame", None)  # the kept schema serves: pandas is not called
-        assert R._runs_table(rows).equals(expected, check_metadata=True)
+    def column_types(self) -> dict[str, str]:
+        return {**super().column_types(), "label": "str", "week": "int64"}
+
+
+class Undeclared(Labelled):
+    def column_types(self) -> dict[str, str]:
+        return {**super().column_types(), "label": "float64"}
+
+
+def test_the_tables_have_explicit_types_from_the_model_and_the_runner():
+    res = run_experiment(experiment(3, Labelled))
+    st = res.steps
+    assert st["label"].dtype == "str" and st["week"].dtype == "int64"
+    assert st["status"].dtype == "str" and st["run"].dtype == "int32"
+    assert (st["week"] == st["step"]).all()
+    runs = res.runs
+    assert runs["first_ceasefire_step"].dtype == "Int64" and runs["seed"].dtype == "uint64"
+    assert res.events["proposal_id"].dtype == "Int64"
+    assert res.events["accepted"].dtype == "boolean"
+    f = run_experiment(experiment(3, Flaky)).failures
+    assert dict(f.dtypes.astype(str)) == {"point": "int64", "run": "int64", "seed": "uint64",
+                                          "error": "str", "traceback": "str"}
+
+
+def test_a_value_of_another_type_than_declared_is_a_clear_error():
+    with pytest.raises(ValueError, match="column 'label' is of type double.*column_types"):
+        run_chunk(experiment(3, Undeclared).chunks()[0])
 
 
 # ---------------------------------------------------------------------- streaming, resume
