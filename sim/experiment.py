@@ -32,13 +32,20 @@ from sim.runner import Chunk, execute, tables_in_memory
 from sim.scenario import Scenario
 
 __all__ = ["MATCH_KEYS", "Experiment", "manifest_mismatches", "resume_command",
-           "run_experiment", "run_replicates", "run_seeds"]
+           "run_experiment", "run_replicates", "run_seed", "run_seeds"]
 
 
 def run_seeds(seed: int, runs: int) -> list[int]:
     """One 63-bit seed per replicate, from ``SeedSequence(seed).spawn(runs)``."""
     children = np.random.SeedSequence(seed).spawn(runs)
     return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def run_seed(seed: int, run: int) -> int:
+    """``run_seeds(seed, n)[run]`` for any n > run, without spawning the others (the i-th
+    child of ``SeedSequence(seed)`` is ``SeedSequence(seed, spawn_key=(i,))``)."""
+    child = np.random.SeedSequence(seed, spawn_key=(run,))
+    return int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 @dataclass(frozen=True)

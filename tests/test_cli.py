@@ -529,3 +529,47 @@ def test_a_ctrl_c_while_the_command_line_imports_is_one_line(monkeypatch, capsys
         sim.__main__.main()
     assert got.value.code == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+# ---------------------------------------------------------------------- what a user meets
+def test_version():
+    r = invoke("--version")
+    assert r.exit_code == 0 and r.output.startswith("negsim ")
+
+
+def test_explain_past_a_sane_number_of_runs_is_an_error_not_a_hang():
+    r = invoke("explain", DUEL, "--run", "1000000000")
+    assert r.exit_code == 2 and "--run" in r.output
+
+
+def test_explain_tells_a_far_run_at_once():
+    import time
+
+    t = time.time()
+    r = invoke("explain", DUEL, "--run", "9999999", "--steps", "3")
+    assert r.exit_code == 0, r.output
+    assert "run 9999999" in r.output and time.time() - t < 30
+
+
+@pytest.mark.parametrize(("make", "needle"), [
+    (lambda p: (p / "f").write_text("x") and p / "f", "is a file"),
+    (lambda p: (p / "f").write_text("x") and p / "f" / "sub", "no folder can be made under it"),
+    (lambda p: (p / "d").mkdir() or (p / "d" / "x.txt").write_text("x") and p / "d",
+     "is not empty"),
+])
+def test_out_that_cannot_hold_results_is_bad_input_and_leaves_nothing(tmp_path, make, needle):
+    out = make(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    r = invoke("run", DUEL, *FAST, "--out", out)
+    assert r.exit_code == 2, r.output
+    assert needle in " ".join(r.output.split()) and "Traceback" not in r.output
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_an_unreachable_scheduler_leaves_no_folder_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr("sim.executors.CONNECT_TIMEOUT", "1s")
+    out = tmp_path / "o"
+    r = invoke("run", DUEL, *FAST, "--scheduler", "tcp://127.0.0.1:9", "--out", out)
+    assert r.exit_code == 2, r.output
+    assert "could not connect" in " ".join(r.output.split())
+    assert not out.exists()  # so the same command can be given again

@@ -29,6 +29,7 @@ from sim.experiment import (
     resume_command,
     run_experiment,
     run_replicates,
+    run_seed,
     run_seeds,
 )
 from sim.folder import FolderError, ResultsFolder
@@ -91,6 +92,7 @@ def test_seeds_come_from_the_parent_and_do_not_depend_on_the_count():
     assert len(set(run_seeds(0, 200))) == 200
     assert run_seeds(1, 3) != run_seeds(0, 3)  # seed 0 is a seed like any other
     assert all(0 <= s < 2**63 for s in run_seeds(7, 50))
+    assert [run_seed(7, i) for i in range(50)] == run_seeds(7, 50)  # one without the others
 
 
 def test_a_run_depends_only_on_scenario_seed_and_index(reference):

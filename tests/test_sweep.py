@@ -220,6 +220,11 @@ def test_what_a_dated_event_sets_can_be_varied(tmp_path):
     (["--vary", "backers.west_patron.capacity=5..1", "--design", "lhs", "--samples", "2"],
      ["backers.west_patron.capacity=5..1", "lo < hi"]),
     (["--vary", "factions.west.armed=1:2:2"], ["lo:hi:n needs a numeric field"]),
+    (["--vary", "backers.west_patron.capacity=0,1", "--vary", "backers.west_patron.capacity=2"],
+     ["backers.west_patron.capacity is given twice"]),
+    (["--vary", "backers.west_patron.capacity=0:1:1001", "--vary",
+      "mediators.un.leverage=0:0.1:1001"],
+     ["1,002,001 points", "more than 100,000", "--yes"]),  # (no terminal here to ask on)
 ])
 def test_bad_sweeps_exit_2_before_any_run_and_create_no_folder(tmp_path, args, needles):
     out = tmp_path / "never"

@@ -144,3 +144,29 @@ def options(cls):
         return command
 
     return decorate
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        import sim
+
+        try:
+            v = metadata.version("negsim")
+        except metadata.PackageNotFoundError:  # run from a source tree
+            v = sim.__version__
+        out.print(f"negsim {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print negsim's version and exit. Example: negsim --version")] = False,
+) -> None:
+    """Simulate ceasefire bargaining in wars with foreign backers and mediators.
+
+    Example: negsim run scenarios/libya_2019.toml --runs 200 --set backers.turkey.capacity=0
+    """

@@ -96,7 +96,7 @@ STYLE = {
 def explain(
     scenario: ScenarioArg,
     seed: SeedOpt = 0,
-    run_: Annotated[int, typer.Option("--run", min=0,
+    run_: Annotated[int, typer.Option("--run", min=0, max=10_000_000,
                                       help="Which replicate of --seed to tell (as in "
                                            "runs.parquet). Example: --run 17")] = 0,
     steps: StepsOpt = None,
@@ -109,11 +109,11 @@ def explain(
 
     Example: negsim explain scenarios/libya_2019.toml --seed 3
     """
-    from sim.experiment import run_seeds
+    from sim.experiment import run_seed
     from sim.runner import run_one
 
     scn = load(scenario, set_)
-    s = run_seeds(seed, run_ + 1)[run_]
+    s = run_seed(seed, run_)
     row, _, ev = run_one(scn, run_, s, steps)
     out.print(f"[bold]{plain(scn.model.name)}[/] - seed {seed}, run {run_} (run seed {s})")
     last = None

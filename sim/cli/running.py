@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 __all__ = ["execute_experiment", "run", "sweep", "sweep_shares"]
 
 
+#: A sweep of more runs than this asks before it starts (--yes skips the question).
+CONFIRM_ABOVE = 100_000
+
 # ---------------------------------------------------------------------- options
 class DesignName(StrEnum):
     grid = "grid"
@@ -126,6 +129,10 @@ ChunkOpt = Annotated[int | None, typer.Option(
          "balance better. Example: --chunk-size 20")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q",
                                         help="No progress bar. Example: --quiet")]
+YesOpt = Annotated[bool, typer.Option(
+    "--yes", "-y",
+    help=f"Run a sweep of more than {CONFIRM_ABOVE:,} runs without asking (without a "
+         "terminal to ask on, such a sweep needs it). Example: --yes")]
 
 
 # ---------------------------------------------------------------------- the shared flow
@@ -338,6 +345,7 @@ class SweepOptions:
     resume: ResumeOpt = False
     chunk_size: ChunkOpt = None
     quiet: QuietOpt = False
+    yes: YesOpt = False
 
 
 @app.command()
@@ -374,7 +382,7 @@ def sweep(o: SweepOptions) -> None:
         ("--design", o.design.value if o.design else None), ("--samples", o.samples),
         ("--runs", o.runs), ("--seed", o.seed), ("--steps", o.steps),
         ("--chunk-size", o.chunk_size), ("--scheduler", o.scheduler), ("--jobs", o.jobs),
-        ("--quiet", o.quiet)], [("--vary", o.vary), ("--set", o.set_)])
+        ("--quiet", o.quiet), ("--yes", o.yes)], [("--vary", o.vary), ("--set", o.set_)])
     how = Invocation(jobs, o.scheduler, o.out_dir, o.resume, o.quiet, args,
                      f"{(o.target if spec else Path(exp.source)).stem}-sweep",
                      {"spec_file": str(o.target) if spec else None,
@@ -385,12 +393,30 @@ def sweep(o: SweepOptions) -> None:
         before=lambda f: f.write_table("points", points_table(design)))
 
 
+def _confirm_size(points: int, runs: int, yes: bool) -> None:
+    """Ask before a sweep of more than CONFIRM_ABOVE runs (a typo in a grid spec can make
+    millions); without a terminal, such a sweep needs --yes."""
+    import sys
+
+    total = points * runs
+    if total <= CONFIRM_ABOVE or yes:
+        return
+    what = f"{total:,} runs ({points:,} points x {runs:,} runs)"
+    if not sys.stdin.isatty():
+        raise BadInput(f"this sweep is {what}, more than {CONFIRM_ABOVE:,}: check the --vary "
+                       "specs, or pass --yes to run it")
+    if not typer.confirm(f"This sweep is {what}. Run it?", default=False, err=True):
+        err.print("Not run.")
+        raise typer.Exit(EXIT_RUNS_FAILED)
+
+
 def _sweep_experiment(o: SweepOptions, jobs: int):
     """The sweep's experiment, its spec file (None without) and its design, every point
     checked before anything runs (SweepError or ScenarioError otherwise)."""
     from sim.executors import chunk_size_for
     from sim.experiment import Experiment
     from sim.sweep import (
+        SweepError,
         event_overwrites,
         field_kind,
         is_spec_file,
@@ -420,8 +446,13 @@ def _sweep_experiment(o: SweepOptions, jobs: int):
         fixed.append(parse_override(s))
         overrides.append(s)
     varied: dict[str, Any] = dict(spec.vary) if spec else {}
+    given: set[str] = set()
     for v in o.vary or []:
         p, s = split_vary(v)
+        if p in given:
+            raise SweepError(f"--vary {p} is given twice; give each path once, with all its "
+                             f"values in one spec (e.g. {p}=0,0.5,1)")
+        given.add(p)
         varied[p] = s
     load_scenario(scenario_path)  # the file itself: not found, bad TOML, invalid fields
     text = scenario_path.read_text(encoding="utf-8")
@@ -429,6 +460,7 @@ def _sweep_experiment(o: SweepOptions, jobs: int):
     base = scenario_from_dict(data, fixed, source=str(scenario_path), text=text)
     varies = [parse_vary(p, s, field_kind(base, p)) for p, s in varied.items()]
     design = make_design(design_name, varies, samples, seed)
+    _confirm_size(len(design.points), runs, o.yes)
     scenarios = point_scenarios(data, fixed, design, source=str(scenario_path), text=text)
     for p, when in event_overwrites(base, design.paths).items():
         err.print(f"[yellow]note:[/] {p} is also set by the event(s) of {', '.join(when)}: "
