@@ -13,7 +13,7 @@ import importlib
 
 TYPE_CHECKING = False  # (not imported from typing: `negsim` starts here, as light as it can)
 if TYPE_CHECKING:
-    from sim.experiment import Experiment, run_experiment, run_replicates, run_seeds
+    from sim.experiment import Experiment, run_experiment, run_replicates, run_seeds, run_sweep
     from sim.folder import Results, ResultsFolder
     from sim.model import NegotiationModel
     from sim.scenario import Scenario, ScenarioError, load_scenario
@@ -28,6 +28,7 @@ _HOME = {
     "run_experiment": "sim.experiment",
     "run_replicates": "sim.experiment",
     "run_seeds": "sim.experiment",
+    "run_sweep": "sim.experiment",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.scenario",
     "load_scenario": "sim.scenario",
@@ -44,6 +45,7 @@ __all__ = [
     "run_experiment",
     "run_replicates",
     "run_seeds",
+    "run_sweep",
 ]
 __version__ = "0.1.0"
 

@@ -16,7 +16,7 @@ import platform
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -32,7 +32,8 @@ from sim.runner import Chunk, execute, tables_in_memory
 from sim.scenario import Scenario
 
 __all__ = ["MATCH_KEYS", "Experiment", "manifest_mismatches", "resume_command",
-           "run_experiment", "run_replicates", "run_seed", "run_seeds"]
+           "run_experiment", "run_replicates", "run_seed", "run_seeds", "run_sweep",
+           "sweep_experiment"]
 
 
 def run_seeds(seed: int, runs: int) -> list[int]:
@@ -243,3 +244,48 @@ def run_replicates(scenario: Scenario, runs: int = 100, seed: int = 0, *, jobs: 
     exp = Experiment.of(scenario, runs, seed, steps=steps,
                         chunk_size=chunk_size_for(runs, width))
     return run_experiment(exp, out=out, jobs=jobs, executor=executor, progress=progress)
+
+
+def sweep_experiment(scenario: Scenario, vary: Mapping[str, str | Sequence[Any]], *,
+                     design: str = "grid", samples: int | None = None, runs: int = 100,
+                     seed: int = 0, steps: int | None = None) -> Experiment:
+    """The experiment ``negsim sweep`` makes of a scenario and its ``--vary`` specs.
+
+    `vary` maps a field path to a spec as ``--vary`` takes it (``"0:2:5"``, ``"0,0.5,1"``,
+    ``"0..2"`` for a sampled design) or to a list of values; `design` is ``grid``, ``lhs``
+    or ``sobol`` (`samples` points). Every point is validated; SweepError names a bad one."""
+    from sim.sweep import field_kind, make_design, parse_vary, point_scenarios
+
+    varies = [parse_vary(p, s, field_kind(scenario, p)) for p, s in vary.items()]
+    d = make_design(design, varies, samples, seed)
+    points = point_scenarios(scenario.to_dict(), [], d, source=scenario.model.name)
+    return Experiment(tuple(points), runs, seed, steps,
+                      chunk_size_for(len(points) * runs, os.cpu_count() or 1),
+                      design=d.describe(), source=scenario.model.name)
+
+
+def run_sweep(scenario: Scenario, vary: Mapping[str, str | Sequence[Any]], *,
+              design: str = "grid", samples: int | None = None, runs: int = 100,
+              seed: int = 0, jobs: int = 1, out: str | Path | None = None) -> Results:
+    """``negsim sweep`` from Python: `runs` replicates of every point of a design over `vary`
+    (see :func:`sweep_experiment`), the same seeds at every point. The tables have a
+    ``point`` column, and ``points`` (the varied values of each point). With `jobs` > 1, in
+    a script, call this under ``if __name__ == "__main__":``.
+
+    >>> res = sim.run_sweep(scn, {"backers.turkey.capacity": "0:2:3"}, runs=50)  # doctest: +SKIP
+    >>> res.runs.groupby("point")["outcome"].value_counts(normalize=True)       # doctest: +SKIP
+    """
+    from sim.sweep import field_kind as kind
+    from sim.sweep import make_design, parse_vary, points_table
+
+    exp = sweep_experiment(scenario, vary, design=design, samples=samples, runs=runs,
+                           seed=seed)
+    table = points_table(make_design(
+        design, [parse_vary(p, s, kind(scenario, p)) for p, s in vary.items()], samples, seed))
+    folder = _folder(exp, out)
+    if folder is not None and not folder.has("points"):
+        folder.write_table("points", table)
+    res = run_experiment(exp, out=folder, jobs=jobs)
+    if folder is None:
+        res = Results(res.runs, res.steps, res.events, res.failures, points=table)
+    return res

@@ -481,3 +481,19 @@ def test_a_resume_sizes_the_pool_by_the_chunks_left(tmp_path, monkeypatch):
     E.run_experiment(exp, out=folder, jobs=2)
     assert asked == [1]
     assert ResultsFolder.open(tmp_path / "o").complete
+
+
+def test_the_python_sweep_gives_the_commands_tables(reference, tmp_path):
+    """sim.run_sweep mirrors `negsim sweep` (here with the weeks set on the scenario instead
+    of --steps: the same runs)."""
+    import sim
+
+    scn = load_scenario(DUEL, ["model.weeks=8"])
+    vary = {"backers.west_patron.capacity": "0:12:3", "mediators.un.leverage": "0,0.1"}
+    res = sim.run_sweep(scn, vary, runs=4, seed=3, out=tmp_path / "o")
+    for t in ("runs", "steps", "events", "points"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o" / f"{t}.parquet"),
+                                      tables(reference)[t], obj=t)
+    mem = sim.run_sweep(scn, vary, runs=4, seed=3)
+    pd.testing.assert_frame_equal(mem.runs, res.runs)
+    pd.testing.assert_frame_equal(mem.points, res.points)
