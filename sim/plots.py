@@ -47,6 +47,7 @@ from sim.results import (  # noqa: F401  (ResultsError: raised here, caught by t
     wilson,
 )
 from sim.runner import Results
+from sim.stats import Z95, kaplan_meier, km_median, km_table
 
 __all__ = [
     "CHARTS",
@@ -87,8 +88,6 @@ __all__ = [
     "sweep_outcomes_dataset",
     "sweep_paths",
 ]
-
-Z95 = 1.959964
 
 # ============================================================================ colours
 BLOC_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
@@ -595,64 +594,6 @@ def plot_outcomes(data: Any, *, scenario: Any = None, ax: Axes | None = None) ->
 
 
 # ============================================================================ 2. survival
-def km_table(durations: Sequence[float], observed: Sequence[bool]) -> pd.DataFrame:
-    """Kaplan–Meier life table: one row per distinct time (and time 0).
-
-    Columns: time, at_risk, events, censored, survival (just after `time`), low, high (95%,
-    Greenwood variance on the log(-log) scale, which keeps the band inside [0, 1]).
-    """
-    d = np.asarray(durations, dtype=float)
-    e = np.asarray(observed, dtype=bool)
-    if d.shape != e.shape:
-        raise ValueError("durations and observed must have the same length")
-    if np.isnan(d).any():
-        raise ValueError("durations must not contain NaN")
-    times = np.unique(np.concatenate([[0.0], d]))
-    rows = []
-    s, gw = 1.0, 0.0
-    for tm in times:
-        at = int((d >= tm).sum())
-        ev = int(((d == tm) & e).sum())
-        ce = int(((d == tm) & ~e).sum())
-        if ev:
-            s *= 1.0 - ev / at
-            gw = gw + ev / (at * (at - ev)) if at > ev else math.inf
-        if 0.0 < s < 1.0 and math.isfinite(gw):
-            se = math.sqrt(gw) / abs(math.log(s))
-            lo, hi = s ** math.exp(Z95 * se), s ** math.exp(-Z95 * se)
-        else:
-            lo = hi = s
-        rows.append((float(tm), at, ev, ce, s, lo, hi))
-    return pd.DataFrame(rows, columns=["time", "at_risk", "events", "censored", "survival",
-                                       "low", "high"])
-
-
-def kaplan_meier(durations: Sequence[float], observed: Sequence[bool]
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """The Kaplan–Meier survival step function.
-
-    Returns ``(times, survival)``: ``times`` is 0 followed by each distinct time with at least
-    one observed event, and ``survival[i]`` is S(t) for ``times[i] <= t < times[i+1]``
-    (right-continuous; S(t) = prod over event times u <= t of (1 - d_u / n_u), with n_u the
-    number still at risk, duration >= u). Censored durations leave the risk set after their time.
-    """
-    tab = km_table(durations, observed)
-    keep = (tab["time"] == 0) | (tab["events"] > 0)
-    tab = tab[keep]
-    return tab["time"].to_numpy(), tab["survival"].to_numpy()
-
-
-def _km_at(times: np.ndarray, surv: np.ndarray, at: float) -> float:
-    i = int(np.searchsorted(times, at, side="right")) - 1
-    return float(surv[max(i, 0)])
-
-
-def km_median(times: np.ndarray, surv: np.ndarray) -> float | None:
-    """First time at which the survival falls to 50% or below (None if it never does)."""
-    hit = np.nonzero(np.asarray(surv) <= 0.5)[0]
-    return float(times[hit[0]]) if len(hit) else None
-
-
 @dataclass
 class SurvivalData:
     """Time to the first open-ended ceasefire, per run and as a Kaplan–Meier curve."""
