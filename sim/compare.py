@@ -110,10 +110,10 @@ def compare_results(a: Any, b: Any) -> Comparison:
 
 def _timing(merged: pd.DataFrame, ra: pd.DataFrame, rb: pd.DataFrame, paired: bool
             ) -> dict[str, Any]:
-    fa = P._nullable_float(merged["first_ceasefire_step_a"]) if paired else \
-        P._nullable_float(ra["first_ceasefire_step"])
-    fb = P._nullable_float(merged["first_ceasefire_step_b"]) if paired else \
-        P._nullable_float(rb["first_ceasefire_step"])
+    fa = P.nullable_float(merged["first_ceasefire_step_a"]) if paired else \
+        P.nullable_float(ra["first_ceasefire_step"])
+    fb = P.nullable_float(merged["first_ceasefire_step_b"]) if paired else \
+        P.nullable_float(rb["first_ceasefire_step"])
     ha, hb = ~np.isnan(fa), ~np.isnan(fb)
     out: dict[str, Any] = {"a_with": int(ha.sum()), "b_with": int(hb.sum()),
                            "a_share": ha.mean() if len(ha) else math.nan,
@@ -170,15 +170,15 @@ def plot_compare_survival(a: Any, b: Any, *, labels: Sequence[str] | None = None
         marks = P.event_marks(P.ScenarioInfo(start=info.start, weeks=end, events=tuple(common)))
         ax.set_xlim(np.datetime64(info.start.date()),
                     np.datetime64((info.start + pd.Timedelta(weeks=end)).date()))
-        P._date_axis(ax, P.ScenarioInfo(start=info.start, weeks=end))
-        P._mark_events(ax, marks)
+        P.date_axis(ax, P.ScenarioInfo(start=info.start, weeks=end))
+        P.mark_events(ax, marks)
         ax.set_xlabel("Date")
     else:
         marks = []
         ax.set_xlim(0, end)
         ax.set_xlabel("Weeks since the start")
     ax.set_ylim(0, 1.04)
-    P._percent_axis(ax.yaxis)
+    P.percent_axis(ax.yaxis)
     ax.set_ylabel("Runs without an open-ended ceasefire yet")
     ax.grid(alpha=0.25)
     if own:
@@ -190,7 +190,7 @@ def plot_compare_survival(a: Any, b: Any, *, labels: Sequence[str] | None = None
                      fontsize=13, fontweight="bold")
         ax.set_title("Kaplan–Meier curves (runs without one censored at their last week); "
                      "bands: 95% intervals", loc="left", fontsize=9)
-        P._caption(fig, [P._event_key(marks)], own)
+        P.caption(fig, [P.event_key(marks)], own)
     return fig
 
 

@@ -224,8 +224,8 @@ def reading(t: P.Tables, rendered: P.Rendered) -> str:
     if name == "sweep-outcomes":
         return read_sweep_outcomes(t, stem[len("sweep-outcomes-"):])
     if name == "sweep-heatmap":
-        x, y = P._heatmap_pairs(t)[0]
-        for a, b in P._heatmap_pairs(t):
+        x, y = P.heatmap_pairs(t)[0]
+        for a, b in P.heatmap_pairs(t):
             if stem == f"sweep-heatmap-{a}-{b}":
                 x, y = a, b
         return read_heatmap(t, x, y)
