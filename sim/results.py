@@ -74,11 +74,12 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """Wilson score 95% interval for a proportion k/n."""
     if n == 0:
         return (math.nan, math.nan)
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
+    from scipy.stats import binomtest  # here, so that importing this module stays light
+
+    # z is the two-sided normal quantile: its confidence level is P(|Z| <= z) = erf(z / sqrt 2)
+    ci = binomtest(k, n).proportion_ci(confidence_level=math.erf(z / math.sqrt(2)),
+                                       method="wilson")
+    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
 
 
 def outcome_classes(runs: pd.DataFrame, factions: list[str] | None = None) -> list[str]:

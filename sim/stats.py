@@ -6,6 +6,7 @@ two proportions. The Wilson interval of one proportion is :func:`sim.results.wil
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,8 +34,12 @@ def km_table(durations: Sequence[float], observed: Sequence[bool]) -> pd.DataFra
     """Kaplan–Meier life table: one row per distinct time (and time 0).
 
     Columns: time, at_risk, events, censored, survival (just after `time`), low, high (95%,
-    Greenwood variance on the log(-log) scale, which keeps the band inside [0, 1]).
+    Greenwood variance on the log(-log) scale, which keeps the band inside [0, 1]; where the
+    survival is 1 or 0 the band is the survival itself). The curve and band are SciPy's
+    (``scipy.stats.ecdf`` of right-censored data, ``sf.confidence_interval(method="log-log")``).
     """
+    from scipy import stats
+
     d = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=bool)
     if d.shape != e.shape:
@@ -42,23 +47,25 @@ def km_table(durations: Sequence[float], observed: Sequence[bool]) -> pd.DataFra
     if np.isnan(d).any():
         raise ValueError("durations must not contain NaN")
     times = np.unique(np.concatenate([[0.0], d]))
-    rows = []
-    s, gw = 1.0, 0.0
-    for tm in times:
-        at = int((d >= tm).sum())
-        ev = int(((d == tm) & e).sum())
-        ce = int(((d == tm) & ~e).sum())
-        if ev:
-            s *= 1.0 - ev / at
-            gw = gw + ev / (at * (at - ev)) if at > ev else math.inf
-        if 0.0 < s < 1.0 and math.isfinite(gw):
-            se = math.sqrt(gw) / abs(math.log(s))
-            lo, hi = s ** math.exp(Z95 * se), s ** math.exp(-Z95 * se)
-        else:
-            lo = hi = s
-        rows.append((float(tm), at, ev, ce, s, lo, hi))
-    return pd.DataFrame(rows, columns=["time", "at_risk", "events", "censored", "survival",
-                                       "low", "high"])
+    at_risk = len(d) - np.searchsorted(np.sort(d), times, side="left")
+    row = np.searchsorted(times, d)
+    events = np.bincount(row[e], minlength=len(times))
+    censored = np.bincount(row[~e], minlength=len(times))
+    surv, low, high = np.ones(len(times)), np.ones(len(times)), np.ones(len(times))
+    if len(d):
+        sf = stats.ecdf(stats.CensoredData.right_censored(d, ~e)).sf
+        with warnings.catch_warnings():  # undefined where the survival is 1 or 0: set below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            band = sf.confidence_interval(math.erf(Z95 / math.sqrt(2)), method="log-log")
+        step = np.searchsorted(sf.quantiles, times, side="right") - 1  # SciPy's row at or before
+        seen = step >= 0
+        surv[seen] = sf.probabilities[step[seen]]
+        low[seen] = band.low.probabilities[step[seen]]
+        high[seen] = band.high.probabilities[step[seen]]
+    inside = (surv > 0) & (surv < 1) & np.isfinite(low) & np.isfinite(high)
+    return pd.DataFrame({"time": times, "at_risk": at_risk, "events": events,
+                         "censored": censored, "survival": surv,
+                         "low": np.where(inside, low, surv), "high": np.where(inside, high, surv)})
 
 
 def kaplan_meier(durations: Sequence[float], observed: Sequence[bool]
@@ -127,19 +134,13 @@ def newcombe_unpaired(k_a: int, n_a: int, k_b: int, n_b: int) -> tuple[float, fl
 
 
 def median_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Median and its distribution-free interval (order statistics of the sign test; at least
-    `level` coverage). The interval is NaN with fewer than 6 values."""
-    from scipy.stats import binom
+    """Median and its distribution-free interval (order statistics of the sign test, by
+    ``scipy.stats.quantile_test``; at least `level` coverage). The interval is NaN with fewer than
+    6 values (at 95%)."""
+    from scipy.stats import quantile_test
 
-    x = np.sort(np.asarray(values, dtype=float))
-    m = len(x)
-    if m == 0:
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
         return (math.nan, math.nan, math.nan)
-    med = float(np.median(x))
-    alpha = (1 - level) / 2
-    k = 0  # largest k (1-based) with P(Bin(m, 1/2) <= k - 1) <= alpha
-    while k + 1 <= m and binom.cdf(k, m, 0.5) <= alpha:
-        k += 1
-    if k < 1:
-        return (med, math.nan, math.nan)
-    return (med, float(x[k - 1]), float(x[m - k]))
+    ci = quantile_test(x, p=0.5).confidence_interval(level)
+    return (float(np.median(x)), float(ci.low), float(ci.high))
