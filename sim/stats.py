@@ -99,10 +99,11 @@ def km_median(times: np.ndarray, surv: np.ndarray) -> float | None:
 def newcombe_paired(both: int, only_a: int, only_b: int, neither: int
                     ) -> tuple[float, float, float]:
     """Difference p_B − p_A of two paired proportions with Newcombe's (1998) hybrid score
-    interval (method 10: Wilson intervals of each share, combined with the phi correlation).
+    interval (method 10: Wilson intervals of each share, combined with the phi correlation of
+    the pairs, whose positive numerator is corrected for continuity by n/2 as in the paper).
 
     `both`: pairs where A and B have the property; `only_a`, `only_b`: one of them; `neither`.
-    Returns (difference, low, high); NaN for no pairs.
+    Returns (difference, low, high); NaN for no pairs. SciPy has no paired version.
     """
     n = both + only_a + only_b + neither
     if n == 0:
@@ -111,7 +112,10 @@ def newcombe_paired(both: int, only_a: int, only_b: int, neither: int
     la, ua = wilson(both + only_a, n)
     lb, ub = wilson(both + only_b, n)
     den = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    phi = (both * neither - only_a * only_b) / math.sqrt(den) if den > 0 else 0.0
+    num = both * neither - only_a * only_b
+    if num > 0:  # Newcombe's phi*: (ad - bc - n/2) / sqrt(den), and 0 for 0 <= ad - bc <= n/2
+        num = max(num - n / 2, 0.0)
+    phi = num / math.sqrt(den) if den > 0 else 0.0
     phi = max(-1.0, min(1.0, phi))
     d = pb - pa
     lo = d - math.sqrt(max((pb - lb) ** 2 - 2 * phi * (pb - lb) * (ua - pa) + (ua - pa) ** 2,

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from sim.results import wilson
-from sim.stats import km_table
+from sim.stats import km_table, newcombe_paired, newcombe_unpaired
 
 Z = 1.959964  # the z of the 95% intervals
 
@@ -65,3 +65,38 @@ def test_wilson_matches_the_textbook_formula_and_newcombe_1998():
     lo, hi = wilson(3, 10, z=1.0)
     mid, half = (0.3 + 1 / 20) / 1.1, math.sqrt(0.021 + 1 / 400) / 1.1
     assert (lo, hi) == pytest.approx((mid - half, mid + half), abs=1e-12)
+
+
+def test_newcombe_paired_matches_newcombe_1998_method_10():
+    """Newcombe RG (1998), "Improved confidence intervals for the difference between binomial
+    proportions based on paired data", Stat Med 17:2635-2650, method 10 on the paper's examples,
+    as checked by the R package propint (github.com/m-Py/propint,
+    tests/testthat/test_Two_Dependent_Props_CI.R, "the results reported in Newcombe1998").
+    Cells: e both, f the first only, g the second only, h neither; difference (f - g) / n.
+
+    And Fagerland, Lydersen & Laake (2017), Statistical Analysis of Contingency Tables, chapter
+    8: the Cavo et al. (2012) table [[59, 6], [16, 80]], Newcombe's square-and-add interval
+    -0.0621 (-0.1186 to -0.0046), as checked by the R package contingencytables
+    (github.com/ocbe-uio/contingencytables, tests/testthat/test-ch8.R).
+    """
+    table_ii = {(36, 12, 2, 0): (0.0569, 0.3404), (18, 12, 2, 18): (0.0562, 0.3290),
+                (53, 0, 0, 1): (-0.0729, 0.0729), (0, 30, 0, 0): (0.8395, 1.0)}
+    for (e, f, g, h), interval in table_ii.items():
+        # ours is p_B - p_A, so B is the first proportion (e + f) and A the second (e + g)
+        d, lo, hi = newcombe_paired(both=e, only_a=g, only_b=f, neither=h)
+        assert d == pytest.approx((f - g) / (e + f + g + h))
+        assert (round(lo, 4), round(hi, 4)) == interval
+    d, lo, hi = newcombe_paired(both=59, only_a=16, only_b=6, neither=80)
+    assert (round(d, 4), round(lo, 4), round(hi, 4)) == (-0.0621, -0.1186, -0.0046)
+
+
+def test_newcombe_unpaired_matches_newcombe_1998_method_10():
+    """Newcombe RG (1998), "Interval estimation for the difference between independent
+    proportions: comparison of eleven methods", Stat Med 17:873-890, method 10 on the paper's
+    examples 56/70 - 48/80 and 9/10 - 3/10, as checked by the R package propint
+    (github.com/m-Py/propint, tests/testthat/test_Two_Independent_Props_CI.R)."""
+    # ours is p_B - p_A: B is the first sample
+    d, lo, hi = newcombe_unpaired(48, 80, 56, 70)
+    assert (d, round(lo, 4), round(hi, 4)) == (pytest.approx(0.2), 0.0524, 0.3339)
+    d, lo, hi = newcombe_unpaired(3, 10, 9, 10)
+    assert (d, round(lo, 4), round(hi, 4)) == (pytest.approx(0.6), 0.1705, 0.8090)
