@@ -22,7 +22,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim import plots as P
-from sim.results import outcome_classes, wilson
+from sim.results import outcome_classes
+from sim.stats import median_ci, newcombe_paired, newcombe_unpaired
 
 __all__ = [
     "Comparison",
@@ -32,63 +33,6 @@ __all__ = [
     "newcombe_unpaired",
     "plot_compare_survival",
 ]
-
-
-# ============================================================================ statistics
-def newcombe_paired(both: int, only_a: int, only_b: int, neither: int
-                    ) -> tuple[float, float, float]:
-    """Difference p_B − p_A of two paired proportions with Newcombe's (1998) hybrid score
-    interval (method 10: Wilson intervals of each share, combined with the phi correlation).
-
-    `both`: pairs where A and B have the property; `only_a`, `only_b`: one of them; `neither`.
-    Returns (difference, low, high); NaN for no pairs.
-    """
-    n = both + only_a + only_b + neither
-    if n == 0:
-        return (math.nan, math.nan, math.nan)
-    pa, pb = (both + only_a) / n, (both + only_b) / n
-    la, ua = wilson(both + only_a, n)
-    lb, ub = wilson(both + only_b, n)
-    den = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    phi = (both * neither - only_a * only_b) / math.sqrt(den) if den > 0 else 0.0
-    phi = max(-1.0, min(1.0, phi))
-    d = pb - pa
-    lo = d - math.sqrt(max((pb - lb) ** 2 - 2 * phi * (pb - lb) * (ua - pa) + (ua - pa) ** 2,
-                           0.0))
-    hi = d + math.sqrt(max((ub - pb) ** 2 - 2 * phi * (ub - pb) * (pa - la) + (pa - la) ** 2,
-                           0.0))
-    return (d, max(lo, -1.0), min(hi, 1.0))
-
-
-def newcombe_unpaired(k_a: int, n_a: int, k_b: int, n_b: int) -> tuple[float, float, float]:
-    """Difference p_B − p_A of two independent proportions (Newcombe's hybrid score interval)."""
-    if n_a == 0 or n_b == 0:
-        return (math.nan, math.nan, math.nan)
-    pa, pb = k_a / n_a, k_b / n_b
-    la, ua = wilson(k_a, n_a)
-    lb, ub = wilson(k_b, n_b)
-    d = pb - pa
-    return (d, max(d - math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2), -1.0),
-            min(d + math.sqrt((ub - pb) ** 2 + (pa - la) ** 2), 1.0))
-
-
-def median_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Median and its distribution-free interval (order statistics of the sign test; at least
-    `level` coverage). The interval is NaN with fewer than 6 values."""
-    from scipy.stats import binom
-
-    x = np.sort(np.asarray(values, dtype=float))
-    m = len(x)
-    if m == 0:
-        return (math.nan, math.nan, math.nan)
-    med = float(np.median(x))
-    alpha = (1 - level) / 2
-    k = 0  # largest k (1-based) with P(Bin(m, 1/2) <= k - 1) <= alpha
-    while k + 1 <= m and binom.cdf(k, m, 0.5) <= alpha:
-        k += 1
-    if k < 1:
-        return (med, math.nan, math.nan)
-    return (med, float(x[k - 1]), float(x[m - k]))
 
 
 # ============================================================================ comparison
@@ -166,10 +110,10 @@ def compare_results(a: Any, b: Any) -> Comparison:
 
 def _timing(merged: pd.DataFrame, ra: pd.DataFrame, rb: pd.DataFrame, paired: bool
             ) -> dict[str, Any]:
-    fa = P._nullable_float(merged["first_ceasefire_step_a"]) if paired else \
-        P._nullable_float(ra["first_ceasefire_step"])
-    fb = P._nullable_float(merged["first_ceasefire_step_b"]) if paired else \
-        P._nullable_float(rb["first_ceasefire_step"])
+    fa = P.nullable_float(merged["first_ceasefire_step_a"]) if paired else \
+        P.nullable_float(ra["first_ceasefire_step"])
+    fb = P.nullable_float(merged["first_ceasefire_step_b"]) if paired else \
+        P.nullable_float(rb["first_ceasefire_step"])
     ha, hb = ~np.isnan(fa), ~np.isnan(fb)
     out: dict[str, Any] = {"a_with": int(ha.sum()), "b_with": int(hb.sum()),
                            "a_share": ha.mean() if len(ha) else math.nan,
@@ -226,15 +170,15 @@ def plot_compare_survival(a: Any, b: Any, *, labels: Sequence[str] | None = None
         marks = P.event_marks(P.ScenarioInfo(start=info.start, weeks=end, events=tuple(common)))
         ax.set_xlim(np.datetime64(info.start.date()),
                     np.datetime64((info.start + pd.Timedelta(weeks=end)).date()))
-        P._date_axis(ax, P.ScenarioInfo(start=info.start, weeks=end))
-        P._mark_events(ax, marks)
+        P.date_axis(ax, P.ScenarioInfo(start=info.start, weeks=end))
+        P.mark_events(ax, marks)
         ax.set_xlabel("Date")
     else:
         marks = []
         ax.set_xlim(0, end)
         ax.set_xlabel("Weeks since the start")
     ax.set_ylim(0, 1.04)
-    P._percent_axis(ax.yaxis)
+    P.percent_axis(ax.yaxis)
     ax.set_ylabel("Runs without an open-ended ceasefire yet")
     ax.grid(alpha=0.25)
     if own:
@@ -246,7 +190,7 @@ def plot_compare_survival(a: Any, b: Any, *, labels: Sequence[str] | None = None
                      fontsize=13, fontweight="bold")
         ax.set_title("Kaplan–Meier curves (runs without one censored at their last week); "
                      "bands: 95% intervals", loc="left", fontsize=9)
-        P._caption(fig, [P._event_key(marks)], own)
+        P.caption(fig, [P.event_key(marks)], own)
     return fig
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from sim import plots as P
 from sim.results import ceasefire_timing, outcome_shares, succeeded_by, wilson
+from sim.stats import km_at, km_median
 
 __all__ = ["build_report", "reading", "render_html", "summary_tables"]
 
@@ -152,10 +153,10 @@ def read_ceasefire_life(t: P.Tables) -> str:
     text = (f"{len(cf)} open-ended ceasefires came into force and {len(bd)} deals broke down "
             f"({n_def} defections, {n_inc} escalated incidents)")
     if len(cf):
-        held = P._km_at(d.times, d.survival, info.durable_weeks)
+        held = km_at(d.times, d.survival, info.durable_weeks)
         text += (f"; by Kaplan–Meier {_pct(held)} of ceasefires held {info.durable_weeks} weeks "
                  "(the durable threshold)")
-        med = P.km_median(d.times, d.survival)
+        med = km_median(d.times, d.survival)
         if med is not None:
             text += f", half broke down within {med:.0f} week{'s' if med != 1 else ''}"
     return text + "."
@@ -223,8 +224,8 @@ def reading(t: P.Tables, rendered: P.Rendered) -> str:
     if name == "sweep-outcomes":
         return read_sweep_outcomes(t, stem[len("sweep-outcomes-"):])
     if name == "sweep-heatmap":
-        x, y = P._heatmap_pairs(t)[0]
-        for a, b in P._heatmap_pairs(t):
+        x, y = P.heatmap_pairs(t)[0]
+        for a, b in P.heatmap_pairs(t):
             if stem == f"sweep-heatmap-{a}-{b}":
                 x, y = a, b
         return read_heatmap(t, x, y)

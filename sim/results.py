@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -60,14 +61,22 @@ def missing_table(folder: Path, manifest: dict[str, Any], name: str) -> None:
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion k/n."""
+    """Wilson score 95% interval for a proportion k/n (SciPy's; memoised, since SciPy computes
+    a test's p-value with each interval, about a millisecond, while summaries ask for the same
+    k of the same n again and again: at most n + 1 distinct intervals per number of runs)."""
     if n == 0:
         return (math.nan, math.nan)
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
+    return _wilson(int(k), int(n), float(z))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    from scipy.stats import binomtest  # here, so that importing this module stays light
+
+    # z is the two-sided normal quantile: its confidence level is P(|Z| <= z) = erf(z / sqrt 2)
+    ci = binomtest(k, n).proportion_ci(confidence_level=math.erf(z / math.sqrt(2)),
+                                       method="wilson")
+    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
 
 
 def outcome_classes(runs: pd.DataFrame, factions: list[str] | None = None) -> list[str]:
