@@ -26,7 +26,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 __all__ = ["FAILURE_COLUMNS", "MATCH_KEYS", "TABLES", "FolderError", "Results", "ResultsError",
-           "ResultsFolder", "atomic_json", "atomic_parquet", "manifest_mismatches"]
+           "ResultsFolder", "atomic_json", "atomic_parquet", "manifest_mismatches",
+           "scenario_from_manifest"]
 
 #: The tables every results folder has.
 TABLES = ("runs", "steps", "events", "failures")
@@ -336,17 +337,9 @@ class ResultsFolder:
 
     def scenario(self):
         """The scenario the runs were made from, as a :class:`~sim.scenario.Scenario` (for a
-        sweep, its base scenario); ResultsError if the manifest has none or it is invalid."""
-        from sim.scenario import ScenarioError, scenario_from_dict
-
-        data = self.manifest.get("scenario")
-        if not isinstance(data, dict):
-            raise ResultsError(f"{self.path / 'manifest.json'}: has no scenario")
-        try:
-            return scenario_from_dict(data, source=str(self.path / "manifest.json"))
-        except ScenarioError as exc:
-            raise ResultsError(f"{self.path / 'manifest.json'}: its scenario does not load "
-                               f"with this version of negsim ({exc})") from None
+        sweep, its base scenario); ResultsError if the manifest has none, ScenarioError if it
+        does not validate with this version of negsim."""
+        return scenario_from_manifest(self.manifest, str(self.path / "manifest.json"))
 
 
 def _norm(key: str, value: Any) -> Any:
@@ -371,6 +364,18 @@ def manifest_mismatches(old: dict[str, Any], new: dict[str, Any],
 def _show(v: Any) -> str:
     text = json.dumps(v, default=str) if not isinstance(v, str) else v
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def scenario_from_manifest(manifest: dict[str, Any], source: str = "manifest.json"):
+    """The scenario in a manifest (``manifest["scenario"]``, the resolved scenario with its
+    overrides; for a sweep, the base scenario of every point) as a
+    :class:`~sim.scenario.Scenario`."""
+    from sim.scenario import scenario_from_dict
+
+    data = manifest.get("scenario")
+    if not isinstance(data, dict):
+        raise ResultsError(f"{source}: the manifest holds no scenario")
+    return scenario_from_dict(data, source=f"{source} (the scenario the runs used)")
 
 
 def _cast(tab: pa.Table, name: str, typ: pa.DataType):

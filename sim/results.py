@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,46 +16,11 @@ __all__ = [
     "ResultsError",
     "ceasefire_timing",
     "outcome_shares",
-    "read_manifest",
     "succeeded_by",
     "wilson",
 ]
 
 OUTCOMES = ("durable_ceasefire", "fragile_ceasefire", "stalemate", "ongoing")
-
-
-def read_manifest(folder: Path, table: str | None = "runs") -> dict[str, Any]:
-    """The manifest of a results folder, after checking that the folder, its manifest (of kind
-    run or sweep) and the table `table` (if any) are there. Raises :class:`ResultsError` naming
-    the path."""
-    if not folder.exists():
-        raise ResultsError(f"{folder}: no such folder")
-    if not folder.is_dir():
-        raise ResultsError(f"{folder}: expected a results folder (written by `negsim run` or "
-                           "`negsim sweep`), not a file")
-    mf = folder / "manifest.json"
-    if not mf.exists():
-        raise ResultsError(f"{folder}: not a results folder (no manifest.json; expected a folder "
-                           "written by `negsim run` or `negsim sweep`)")
-    try:
-        manifest = json.loads(mf.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"{mf}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") not in ("run", "sweep"):
-        raise ResultsError(f"{mf}: expected a manifest with kind 'run' or 'sweep'")
-    if table is not None:
-        missing_table(folder, manifest, table)
-    return manifest
-
-
-def missing_table(folder: Path, manifest: dict[str, Any], name: str) -> None:
-    """Raise :class:`ResultsError` if the folder lacks the table `name`, with the resume hint
-    when its runs did not finish."""
-    path = folder / f"{name}.parquet"
-    if not path.exists():
-        hint = (" (the runs may have been interrupted: finish them with --resume)"
-                if not manifest.get("complete", True) else "")
-        raise ResultsError(f"{path}: missing table{hint}")
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.folder import ResultsError, ResultsFolder, scenario_from_manifest
 from sim.observed import (
     Answer,
     BrokenWithin,
@@ -44,7 +45,7 @@ from sim.observed import (
     SupportHigher,
     observed_line,
 )
-from sim.results import ResultsError, read_manifest, wilson
+from sim.results import wilson
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 __all__ = [
@@ -490,7 +491,7 @@ def score(results: Any, scenario: Scenario | None = None, *,
     results folder's manifest).
 
     `results` is anything with ``runs``, ``steps`` and ``events`` tables: a
-    :class:`sim.runner.Results` (as ``run_replicates`` returns it, or ``Results.load(folder)``),
+    :class:`sim.folder.Results` (as ``run_replicates`` returns it, or ``Results.load(folder)``),
     a :class:`sim.plots.Tables`, or a mapping of the three. A ``point`` column (a sweep) scores
     every point separately; `points` (default: the folder's ``points.parquet``) gives the
     points' varied values. Raises :class:`ScoreError` for tables that cannot be scored and
@@ -508,12 +509,13 @@ def score(results: Any, scenario: Scenario | None = None, *,
             return getattr(results, name)
         manifest = getattr(results, "manifest", None) or {}
         folder = getattr(results, "folder", None)
-        if points is None and folder is not None and (Path(folder) / "points.parquet").exists():
-            points = pd.read_parquet(Path(folder) / "points.parquet")
+        if points is None and folder is not None:
+            rf = ResultsFolder(Path(folder), manifest)
+            points = rf.table("points") if rf.has("points") else None
     if scenario is None:
         if not manifest:
             raise ScoreError("no scenario given and no manifest to read it from")
-        scenario = scenario_from_manifest(manifest)
+        scenario = _scenario_of(manifest)
     return _score(get("runs"), lambda: get("steps"), lambda: get("events"), scenario, points)
 
 
@@ -580,16 +582,6 @@ def _score(runs: pd.DataFrame, steps: Callable[[], pd.DataFrame],
 
 
 # ============================================================================ folders
-def scenario_from_manifest(manifest: Mapping[str, Any], source: str = "manifest.json"
-                           ) -> Scenario:
-    """The scenario a results folder was run with (``manifest["scenario"]``, the resolved
-    scenario with its overrides; for a sweep, the base scenario of every point)."""
-    data = manifest.get("scenario")
-    if not isinstance(data, Mapping):
-        raise ScoreError(f"{source}: the manifest holds no scenario")
-    return scenario_from_dict(data, source=f"{source} (the scenario the runs used)")
-
-
 def load_observations(path: str | Path, base: Scenario | None = None) -> Scenario:
     """The observations of a scenario file, to score another run of the same war.
 
@@ -616,46 +608,50 @@ def load_observations(path: str | Path, base: Scenario | None = None) -> Scenari
         data, source=f"{path} (its observations, checked against the scenario of the runs)")
 
 
-def read_folder(folder: str | Path) -> tuple[dict[str, Any], Path]:
-    """Check that `folder` is a results folder with a runs table (`sim.results.read_manifest`);
-    return its manifest and the folder."""
-    folder = Path(folder)
+def read_folder(folder: str | Path) -> ResultsFolder:
+    """The results folder, checked to hold a runs table (ScoreError otherwise)."""
     try:
-        return read_manifest(folder), folder
+        return ResultsFolder.open(folder)
     except ResultsError as exc:
         raise ScoreError(str(exc)) from None
 
 
-def _columns(path: Path, wanted: Callable[[str], bool]) -> pd.DataFrame:
-    """The columns of a Parquet table that `wanted` keeps (an empty frame for no file)."""
-    import pyarrow.parquet as pq
-
-    if not path.exists():
+def _columns(folder: ResultsFolder, name: str, wanted: Callable[[str], bool]) -> pd.DataFrame:
+    """The columns of a table that `wanted` keeps (an empty frame when there is no table)."""
+    if not folder.has(name):
         return pd.DataFrame()
     try:
-        names = pq.read_schema(path).names
-        return pd.read_parquet(path, columns=[c for c in names if wanted(c)])
+        names = folder.dataset(name).schema.names
+        return folder.table(name, columns=[c for c in names if wanted(c)])
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
-        raise ScoreError(f"{path}: unreadable Parquet table ({exc})") from None
+        raise ScoreError(f"{folder.path / f'{name}.parquet'}: unreadable Parquet table "
+                         f"({exc})") from None
 
 
 def score_folder(folder: str | Path, scenario: Scenario | None = None) -> ScoreTable:
     """Score a results folder (run or sweep) against `scenario`'s observations (default: the
     scenario in its manifest). Reads only the columns the observations need."""
-    manifest, folder = read_folder(folder)
+    folder = read_folder(folder)
     if scenario is None:
-        scenario = scenario_from_manifest(manifest, str(folder / "manifest.json"))
+        scenario = _scenario_of(folder.manifest, str(folder.path / "manifest.json"))
     support = {f"support_{b}" for o in scenario.observed if isinstance(o, SupportHigher)
                for b in o.backer}
-    runs = _columns(folder / "runs.parquet",
+    runs = _columns(folder, "runs",
                     lambda c: c in ("point", "run", "outcome", "weeks", "first_ceasefire_step"))
-    points = _columns(folder / "points.parquet", lambda c: True)
+    points = _columns(folder, "points", lambda c: True)
     return _score(
         runs,
-        lambda: _columns(folder / "steps.parquet",
+        lambda: _columns(folder, "steps",
                          lambda c: c in ("point", "run", "step", "status") or c in support),
-        lambda: _columns(folder / "events.parquet", lambda c: c in _EVENT_COLUMNS),
+        lambda: _columns(folder, "events", lambda c: c in _EVENT_COLUMNS),
         scenario, points if len(points.columns) else None)
+
+
+def _scenario_of(manifest: Mapping[str, Any], source: str = "manifest.json") -> Scenario:
+    try:
+        return scenario_from_manifest(dict(manifest), source)
+    except ResultsError as exc:
+        raise ScoreError(str(exc)) from None
 
 
 def write_json(table: ScoreTable, path: str | Path, **extra: Any) -> dict[str, Any]:

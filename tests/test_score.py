@@ -22,10 +22,11 @@ from scenario_text import BASE, DUEL
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.folder import scenario_from_manifest
 from sim.observed import observed_line
 from sim.results import wilson
 from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
-from sim.score import ScoreError, load_observations, scenario_from_manifest, score, score_folder
+from sim.score import ScoreError, load_observations, score, score_folder
 
 DUEL_DATA = tomllib.loads(BASE)
 START = dt.date(2020, 1, 6)

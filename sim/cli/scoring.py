@@ -132,20 +132,17 @@ def score(
 
     Example: negsim score results/libya --scenario scenarios/libya_2019.toml
     """
+    from sim.folder import ResultsError
     from sim.scenario import ScenarioError
-    from sim.score import (
-        ScoreError,
-        load_observations,
-        read_folder,
-        scenario_from_manifest,
-        score_folder,
-        write_json,
-    )
+    from sim.score import ScoreError, load_observations, read_folder, score_folder, write_json
 
     try:
-        manifest, folder = read_folder(folder)
+        results = read_folder(folder)
+        manifest, folder = results.manifest, results.path
         try:
-            base = scenario_from_manifest(manifest, str(folder / "manifest.json"))
+            base = results.scenario()
+        except ResultsError as exc:
+            raise BadInput(str(exc)) from None
         except ScenarioError as exc:
             if scenario_file is None:
                 raise BadInput(f"{folder}: its scenario does not validate with this version of "

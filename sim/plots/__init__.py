@@ -5,7 +5,7 @@ are drawn (plain DataFrames and arrays, testable without matplotlib), and a ``pl
 draws them into an ``Axes`` (or a new ``Figure``) and returns the ``Figure``. The command line
 (``negsim plot``, ``negsim report``) and scripts use the same functions.
 
-Charts take their data as a :class:`sim.runner.Results` (in memory or folder backed), a
+Charts take their data as a :class:`sim.folder.Results` (in memory or folder backed), a
 :class:`Tables`, a mapping ``{"runs": df, "steps": df, "events": df}``, or a single table
 (recognised by its columns). The scenario (names, blocs, sites, dated events, start date) comes
 from the folder's manifest, or from ``scenario=`` (a manifest-style dict or a

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.folder import Results, ResultsError, ResultsFolder
 from sim.plots.style import (
     BLOC_COLOURS,
     MEDIATOR_COLOURS,
@@ -23,8 +24,6 @@ from sim.plots.style import (
     EventMark,
     shade,
 )
-from sim.results import ResultsError, missing_table, read_manifest
-from sim.runner import Results
 
 __all__ = [
     "TABLES",
@@ -51,15 +50,15 @@ def open_results(folder: str | Path, need: Iterable[str] = ("runs",)) -> Results
     Raises :class:`ResultsError` naming the path for a missing folder, manifest or table, or one
     that cannot be read. Tables not in `need` are read later, when first used.
     """
-    folder = Path(folder)
-    manifest = read_manifest(folder, table=None)
-    res = Results.load(folder)
+    rf = ResultsFolder.open(folder, need=())
+    folder = rf.path
+    res = rf.results()
     needed = list(dict.fromkeys(need))
-    if manifest["kind"] == "sweep" and "points" not in needed:
+    if rf.kind == "sweep" and "points" not in needed:
         needed.append("points")
     for name in needed:
         path = folder / f"{name}.parquet"
-        missing_table(folder, manifest, name)
+        rf.require(name)
         if name == "points":
             continue
         try:
