@@ -1,6 +1,6 @@
 """The `negsim plot`, `negsim report` and `negsim compare` commands (registered on sim.cli.app).
 
-Importing this module registers the commands; ``sim/cli.py`` imports it at its end.
+Importing this module registers the commands on the app (``sim.cli`` imports it).
 """
 
 from __future__ import annotations

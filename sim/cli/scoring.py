@@ -1,6 +1,6 @@
 """The `negsim score` command (registered on sim.cli.app): runs against the historical record.
 
-Importing this module registers the command; ``sim/cli.py`` imports it at its end.
+Importing this module registers the command on the app (``sim.cli`` imports it).
 """
 
 from __future__ import annotations
