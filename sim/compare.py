@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,10 +58,40 @@ def _label(t: P.Tables, folder: Path | None) -> str:
     return f"{name}" + (f" ({', '.join(ov)})" if ov else "")
 
 
+_ACTORS = ("factions", "backers", "mediators", "sites")
+
+
+def scenario_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """What makes two manifests' scenarios different scenarios rather than variants of one
+    (variants differ in values only, as --set makes them): the name, or the factions,
+    backers, mediators or sites. Empty when either manifest has no scenario."""
+    sa, sb = a.get("scenario"), b.get("scenario")
+    if not isinstance(sa, Mapping) or not isinstance(sb, Mapping):
+        return []
+    out = []
+    na, nb = (s.get("model", {}).get("name") for s in (sa, sb))
+    if na != nb:
+        out.append(f"the scenario: A is {na!r} ({a.get('scenario_file', '?')}), B is {nb!r} "
+                   f"({b.get('scenario_file', '?')})")
+    for part in _ACTORS:
+        ka, kb = set(sa.get(part) or {}), set(sb.get(part) or {})
+        if ka != kb:
+            only_a, only_b = sorted(ka - kb), sorted(kb - ka)
+            out.append(f"the {part}: " + "; ".join(
+                x for x in (f"only A has {', '.join(only_a)}" if only_a else "",
+                            f"only B has {', '.join(only_b)}" if only_b else "") if x))
+    return out
+
+
 def compare_results(a: Any, b: Any) -> Comparison:
     """Compare two run folders (Results, Tables or folders' tables): outcome shares and the
     first open-ended ceasefire, B − A, paired by run when the seeds match."""
     ta, tb = P.as_tables(a), P.as_tables(b)
+    diffs = scenario_differences(ta.manifest, tb.manifest)
+    if diffs:
+        raise P.ResultsError("A and B are runs of different scenarios, not variants of one: "
+                             + "; ".join(diffs) + ". Compare two folders of the same scenario "
+                             "file (with different --set values).")
     ra, rb = ta.runs, tb.runs
     for t, r in ((ta, ra), (tb, rb)):
         if "point" in r.columns:

@@ -558,3 +558,21 @@ def test_help_texts_have_examples():
         res = invoke(cmd, "--help")
         assert res.exit_code == 0
         assert "Example" in res.output
+
+
+def test_compare_refuses_folders_of_different_scenarios(run_a, tmp_path):
+    """Libya against the duel once printed 'Paired by run', mixed victory labels and exit 0."""
+    libya = tmp_path / "libya"
+    res = invoke("run", REPO / "scenarios" / "libya_2019.toml", "--runs", 2, "--steps", 3,
+                 "--seed", 1, "--out", libya, "-q")
+    assert res.exit_code == 0, res.output
+    res = invoke("compare", run_a, libya)
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "different scenarios" in text and "only B has" in text and "Paired" not in text
+
+
+def test_compare_of_a_folder_with_itself_warns(run_a):
+    res = invoke("compare", run_a, run_a)
+    assert res.exit_code == 0, res.output
+    assert "same scenario with the same overrides and seed" in " ".join(res.output.split())

@@ -201,6 +201,10 @@ def compare(
         if r.manifest.get("kind") == "sweep":
             raise BadInput(f"{f}: a sweep folder; compare takes two run folders")
     ta, tb = as_tables(ra), as_tables(rb)
+    if (ra.manifest.get("scenario_digest") == rb.manifest.get("scenario_digest")
+            and ra.manifest.get("seed") == rb.manifest.get("seed")):
+        err.print("[yellow]warning:[/] A and B are the same scenario with the same overrides and "
+                  "seed: every difference below is zero by construction", soft_wrap=True)
     try:
         c = compare_results(ta, tb)
     except ResultsError as exc:
