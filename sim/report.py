@@ -25,6 +25,7 @@ import pandas as pd
 from sim import plots as P
 from sim.results import ceasefire_timing, outcome_shares, succeeded_by, wilson
 from sim.stats import km_at, km_median
+from sim.text import count
 
 __all__ = ["build_report", "reading", "render_html", "summary_tables"]
 
@@ -63,7 +64,7 @@ def read_survival(t: P.Tables) -> str:
     info = t.info
     k, n = int(sd.observed.sum()), sd.n
     if not k:
-        return f"No run reached an open-ended ceasefire ({n} runs)."
+        return f"No run reached an open-ended ceasefire ({count(n, 'run')})."
     lo, hi = wilson(k, n)
     text = f"{k} of {n} runs reached an open-ended ceasefire ({_pct(k / n)}, {_ci(lo, hi)})"
     if sd.median is not None:
@@ -400,7 +401,7 @@ def render_html(t: P.Tables, rendered: list[P.Rendered], skipped: dict[str, str]
              f"<h1>{_esc(name)}</h1>"]
     n = len(t.runs)
     kind = "sweep" if t.kind == "sweep" else "run"
-    sub = f"{n} runs" + (f" at {t.n_points} sweep points" if kind == "sweep" else "")
+    sub = count(n, "run") + (f" at {count(t.n_points, 'sweep point')}" if kind == "sweep" else "")
     sub += f", {info.weeks} weeks from {info.start.date()}"
     parts.append(f"<p class=\"muted\">{_esc(sub)}</p>")
     if desc:

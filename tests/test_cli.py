@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -573,3 +574,11 @@ def test_an_unreachable_scheduler_leaves_no_folder_behind(tmp_path, monkeypatch)
     assert r.exit_code == 2, r.output
     assert "could not connect" in " ".join(r.output.split())
     assert not out.exists()  # so the same command can be given again
+
+
+def test_counts_read_as_words():
+    r = invoke("check", DUEL)
+    assert "1 mediator," in " ".join(r.output.split())  # not "1 mediators"
+    r = invoke("run", DUEL, "--runs", "1", "--steps", "2", "--quiet", "--out",
+               Path(tempfile.mkdtemp()) / "o")
+    assert "outcomes over 1 run" in r.output and "1 runs" not in r.output

@@ -70,3 +70,13 @@ def test_the_executors_are_stock_ones():
                 bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
                          for b in n.bases}
                 assert "Executor" not in bases, f"{name}.{n.name} is an executor of our own"
+
+
+def test_counts_take_their_noun_in_the_right_number():
+    from sim.text import count
+
+    assert count(1, "run") == "1 run"
+    assert count(0, "run") == "0 runs"
+    assert count(2000, "mediator") == "2,000 mediators"
+    assert count(1, "sweep point") == "1 sweep point"
+    assert count(2, "this", "these") == "2 these"

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.cli.app import EXIT_RUNS_FAILED, BadInput, app, err, guarded, out
+from sim.text import count
 
 __all__ = ["compare", "plot", "report"]
 
@@ -213,8 +214,8 @@ def compare(
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise BadInput(f"--out {target}: expected a .png or .svg file name")
-    out.print(f"[bold]A[/] {escape(c.a_label)}: {c.n_a} runs")
-    out.print(f"[bold]B[/] {escape(c.b_label)}: {c.n_b} runs")
+    out.print(f"[bold]A[/] {escape(c.a_label)}: {count(c.n_a, 'run')}")
+    out.print(f"[bold]B[/] {escape(c.b_label)}: {count(c.n_b, 'run')}")
     style = "green" if c.paired else "bold yellow"
     out.print(f"[{style}]{escape(c.note)}[/]")
     t = Table(title="Outcome shares: B − A" + (" (paired)" if c.paired else " (unpaired)"),

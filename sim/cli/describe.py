@@ -23,6 +23,7 @@ from sim.cli.app import (
     plain,
 )
 from sim.scenario import Scenario, ScenarioError
+from sim.text import count
 
 
 # ---------------------------------------------------------------------- check
@@ -47,8 +48,9 @@ def check(
             bad += 1
             continue
         out.print(f"[green]ok[/] {plain(f)}: {plain(repr(scn.model.name))}, "
-                  f"{len(scn.factions)} factions, "
-                  f"{len(scn.backers)} backers, {len(scn.mediators)} mediators, "
+                  f"{count(len(scn.factions), 'faction')}, "
+                  f"{count(len(scn.backers), 'backer')}, "
+                  f"{count(len(scn.mediators), 'mediator')}, "
                   f"{len(scn.sites)} sites, {len(scn.events)} events, "
                   f"{scn.model.weeks} weeks from {scn.model.start_date}")
         _print_overrides(f, scn)

@@ -40,6 +40,7 @@ from sim.cli.app import (
     progress_bar,
 )
 from sim.scenario import Scenario, load_scenario, parse_override, scenario_from_dict
+from sim.text import count
 
 # The runner, the executors, the sweep designs and pandas (and through them Mesa) are imported
 # by the functions that use them: registering the commands stays cheap, so `negsim --help` and
@@ -300,7 +301,7 @@ def print_summary(res, scn: Scenario, folder: Path | None) -> None:
 
     runs = res.runs
     n = len(runs)
-    t = Table(title=plain(f"{scn.model.name}: outcomes over {n} runs"),
+    t = Table(title=plain(f"{scn.model.name}: outcomes over {count(n, 'run')}"),
               title_justify="left")
     t.add_column("outcome")
     t.add_column("runs", justify="right")
@@ -315,7 +316,7 @@ def print_summary(res, scn: Scenario, folder: Path | None) -> None:
         out.print(f"First open-ended ceasefire: in {ct['with_ceasefire']} of {n} runs "
                   f"({ct['share']:.0%}); median {ct['median']}, IQR {ct['q25']} to {ct['q75']}")
     else:
-        out.print(f"First open-ended ceasefire: none in {n} runs")
+        out.print(f"First open-ended ceasefire: none in {count(n, 'run')}")
     sb = succeeded_by(runs)
     if len(sb):
         who = ", ".join(f"{r.proposer} ({r.kind}) {r.runs}" for r in sb.itertuples())

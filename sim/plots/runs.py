@@ -46,6 +46,7 @@ from sim.plots.style import (
 )
 from sim.results import ResultsError, outcome_shares, succeeded_by, wilson
 from sim.stats import kaplan_meier, km_median, km_table
+from sim.text import count
 
 __all__ = [
     "CAUSE_LABELS",
@@ -101,7 +102,7 @@ def plot_outcomes(data: Any, *, scenario: Any = None, ax: Axes | None = None) ->
                 ecolor=INK, capsize=3, lw=1)
     for yi, r in zip(y, df.itertuples(), strict=True):
         ax.text(r.high + 0.01 if not math.isnan(r.high) else 0.01, yi,
-                f"{pct(r.share)}  [{pct(r.low)}–{pct(r.high)}]  · {r.runs} runs",
+                f"{pct(r.share)}  [{pct(r.low)}–{pct(r.high)}]  · {count(r.runs, 'run')}",
                 va="center", fontsize=8.5, color=INK)
     ax.set_yticks(y, df["label"])
     ax.invert_yaxis()
@@ -607,8 +608,8 @@ def plot_diplomacy(data: Any, *, scenario: Any = None, ax: Sequence[Axes] | None
         c.errorbar(sb["share"], y2, xerr=whiskers(sb["share"], sb["low"], sb["high"]), fmt="none",
                    ecolor=INK, capsize=3, lw=1)
     for yi, r in zip(y2, sb.itertuples(), strict=True):
-        c.text(r.high + 0.02, yi, f"{r.share:.0%} ({r.runs} runs)", va="center", fontsize=8,
-               color=INK)
+        c.text(r.high + 0.02, yi, f"{r.share:.0%} ({count(r.runs, 'run')})", va="center",
+               fontsize=8, color=INK)
     c.set_yticks(y2, [f"{r.label} ({r.kind})" for r in sb.itertuples()])
     c.invert_yaxis()
     top = float(sb["high"].max()) if len(sb) else 0.5
@@ -975,7 +976,7 @@ def plot_ceasefire_life(data: Any, *, scenario: Any = None,
     b.invert_yaxis()
     b.set_xlim(0, max(left.max(), 1) * 1.18)
     b.xaxis.set_major_locator(MaxNLocator(integer=True))
-    b.set_xlabel(f"Breakdowns over {len(t.runs)} runs")
+    b.set_xlabel(f"Breakdowns over {count(len(t.runs), 'run')}")
     b.set_title("Why deals broke down (by the faction that broke it)", loc="left",
                 fontsize=10)
     b.grid(axis="x", alpha=0.25)
