@@ -497,3 +497,19 @@ def test_the_python_sweep_gives_the_commands_tables(reference, tmp_path):
     mem = sim.run_sweep(scn, vary, runs=4, seed=3)
     pd.testing.assert_frame_equal(mem.runs, res.runs)
     pd.testing.assert_frame_equal(mem.points, res.points)
+
+
+def test_check_validates_an_experiment_file_as_an_experiment(tmp_path):
+    good = invoke_cli("check", ROOT / "experiments" / "turkey_vs_un.toml")
+    assert good.exit_code == 0, good.output
+    assert "20 points x 200 runs = 4,000 runs" in " ".join(good.output.split())
+    spec = tmp_path / "bad.toml"
+    spec.write_text(f'scenario = "{DUEL}"\nruns = 2\n[vary]\n'
+                    '"backers.west_patron.capacty" = "0:1:2"\n')
+    bad = invoke_cli("check", spec)
+    assert bad.exit_code == 2
+    assert "capacty" in bad.output and "invalid scenario" not in bad.output
+
+
+def invoke_cli(*args):
+    return CliRunner().invoke(app, list(map(str, args)), env=ENV)

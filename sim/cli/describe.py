@@ -30,17 +30,28 @@ from sim.text import count
 @app.command()
 @guarded
 def check(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files to validate.",
-                                                show_default=False)],
+    files: Annotated[list[Path], typer.Argument(
+        help="Scenario files, or experiment (sweep spec) files, to validate.",
+        show_default=False)],
     set_: SetOpt = None,
 ) -> None:
-    """Validate scenario files (and overrides); exit 2 naming the file, field, line and what was
-    expected for the first invalid one.
+    """Validate scenario files (and overrides), or experiment files as the experiments they
+    are (their scenario, every point of their design); exit 2 naming the file, field, line and
+    what was expected for each invalid one.
 
-    Example: negsim check scenarios/*.toml
+    Example: negsim check scenarios/*.toml experiments/*.toml
     """
+    from sim.sweep import SweepError, is_spec_file
+
     bad = 0
     for f in files:
+        if f.suffix.lower() == ".toml" and f.is_file() and is_spec_file(f):
+            try:
+                _check_experiment(f, set_)
+            except (SweepError, ScenarioError) as exc:
+                err.print(f"[bold red]invalid:[/] {plain(str(exc))}", soft_wrap=True)
+                bad += 1
+            continue
         try:
             scn = load(f, set_)
         except ScenarioError as exc:
@@ -56,6 +67,19 @@ def check(
         _print_overrides(f, scn)
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _check_experiment(path: Path, set_: list[str] | None) -> None:
+    """Build the experiment `negsim sweep FILE` would run (every point validated) and say
+    what it is."""
+    from sim.cli.running import SweepOptions, sweep_experiment_of
+
+    exp, spec, design = sweep_experiment_of(SweepOptions(target=path, set_=set_, yes=True), 1)
+    name = plain(repr(exp.points[0].model.name))
+    out.print(f"[green]ok[/] {plain(path)}: an experiment on {name} ({plain(spec.scenario)}): "
+              f"{design.design} over {count(len(design.paths), 'path')}"
+              f", {count(len(exp.points), 'point')} x {count(exp.runs, 'run')} = "
+              f"{count(exp.total_runs, 'run')}", soft_wrap=True)
 
 
 def _print_overrides(path: Path, scn: Scenario) -> None:

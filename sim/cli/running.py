@@ -372,7 +372,7 @@ def sweep(o: SweepOptions) -> None:
 
     jobs = o.jobs or available_cores()
     try:
-        exp, spec, design = _sweep_experiment(o, jobs)
+        exp, spec, design = sweep_experiment_of(o, jobs)
     except SweepError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", emoji=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -411,7 +411,7 @@ def _confirm_size(points: int, runs: int, yes: bool) -> None:
         raise typer.Exit(EXIT_RUNS_FAILED)
 
 
-def _sweep_experiment(o: SweepOptions, jobs: int):
+def sweep_experiment_of(o: SweepOptions, jobs: int):
     """The sweep's experiment, its spec file (None without) and its design, every point
     checked before anything runs (SweepError or ScenarioError otherwise)."""
     from sim.executors import chunk_size_for
