@@ -582,3 +582,12 @@ def test_counts_read_as_words():
     r = invoke("run", DUEL, "--runs", "1", "--steps", "2", "--quiet", "--out",
                Path(tempfile.mkdtemp()) / "o")
     assert "outcomes over 1 run" in r.output and "1 runs" not in r.output
+
+
+def test_explain_shows_a_dated_event_at_its_own_date():
+    """An event acts in the week that holds its date; explain gives that date too."""
+    libya = Path(__file__).resolve().parents[1] / "scenarios" / "libya_2019.toml"
+    r = invoke("explain", libya, "--steps", "40")
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "scenario (dated 2019-11-27): Turkey-GNA security and maritime" in text

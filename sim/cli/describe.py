@@ -142,6 +142,8 @@ def explain(
     s = run_seed(seed, run_)
     row, _, ev = run_one(scn, run_, s, steps)
     out.print(f"[bold]{plain(scn.model.name)}[/] - seed {seed}, run {run_} (run seed {s})")
+    # a dated event acts in the week that holds its date: say its own date too
+    dated = {e.description: e.date for e in scn.events}
     last = None
     for r in ev.itertuples():
         if r.kind == "battle" and not battles:
@@ -158,6 +160,10 @@ def explain(
             head += f" #{r.proposal_id}"
         elif r.target and r.target != "all":
             head += f" -> {r.target}"
+        if r.kind == "event":
+            when = next((d for desc, d in dated.items() if str(r.reason).startswith(desc)), None)
+            if when is not None and when != r.date.date():
+                head += f" (dated {when})"
         out.print(f"  [{style}]{plain(head)}[/]: {plain(str(r.reason))}" if style
                   else f"  {plain(head)}: {plain(str(r.reason))}")
     out.print(f"\n[bold]Outcome:[/] {row['outcome']} after {row['weeks']} weeks; "
