@@ -147,10 +147,12 @@ def start_forkserver() -> None:
 @contextlib.contextmanager
 def _process_pool(jobs: int) -> Iterator[Workers]:
     ctx = _context()
+    # the pool starts its workers at its first task; the forkserver they fork from is the one
+    # child that imports for seconds: start it now, with Ctrl-C held back
+    start_forkserver()
     stop = ctx.Event()
-    with sigint_deferred():
-        ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start,
-                                 initargs=(stop,))
+    ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start,
+                             initargs=(stop,))
     try:
         yield Workers(ex, jobs)
     except BaseException:

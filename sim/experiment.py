@@ -122,10 +122,6 @@ class Experiment:
             "scenario": base.to_dict(),
         }
 
-    def mismatches(self, manifest: dict[str, Any]) -> list[str]:
-        """What differs between a folder's manifest and this experiment (empty: resumable)."""
-        return manifest_mismatches(manifest, self.manifest())
-
 
 def code_version() -> str:
     try:
@@ -254,10 +250,15 @@ def sweep_experiment(scenario: Scenario, vary: Mapping[str, str | Sequence[Any]]
     `vary` maps a field path to a spec as ``--vary`` takes it (``"0:2:5"``, ``"0,0.5,1"``,
     ``"0..2"`` for a sampled design) or to a list of values; `design` is ``grid``, ``lhs``
     or ``sobol`` (`samples` points). Every point is validated; SweepError names a bad one."""
-    from sim.sweep import field_kind, make_design, parse_vary, point_scenarios
+    from sim.sweep import design_for
 
-    varies = [parse_vary(p, s, field_kind(scenario, p)) for p, s in vary.items()]
-    d = make_design(design, varies, samples, seed)
+    return _sweep_of(scenario, design_for(scenario, vary, design, samples, seed), runs, seed,
+                     steps)
+
+
+def _sweep_of(scenario: Scenario, d, runs: int, seed: int, steps: int | None) -> Experiment:
+    from sim.sweep import point_scenarios
+
     points = point_scenarios(scenario.to_dict(), [], d, source=scenario.model.name)
     return Experiment(tuple(points), runs, seed, steps,
                       chunk_size_for(len(points) * runs, os.cpu_count() or 1),
@@ -275,13 +276,11 @@ def run_sweep(scenario: Scenario, vary: Mapping[str, str | Sequence[Any]], *,
     >>> res = sim.run_sweep(scn, {"backers.turkey.capacity": "0:2:3"}, runs=50)  # doctest: +SKIP
     >>> res.runs.groupby("point")["outcome"].value_counts(normalize=True)       # doctest: +SKIP
     """
-    from sim.sweep import field_kind as kind
-    from sim.sweep import make_design, parse_vary, points_table
+    from sim.sweep import design_for, points_table
 
-    exp = sweep_experiment(scenario, vary, design=design, samples=samples, runs=runs,
-                           seed=seed)
-    table = points_table(make_design(
-        design, [parse_vary(p, s, kind(scenario, p)) for p, s in vary.items()], samples, seed))
+    d = design_for(scenario, vary, design, samples, seed)
+    exp = _sweep_of(scenario, d, runs, seed, None)
+    table = points_table(d)
     folder = _folder(exp, out)
     if folder is not None and not folder.has("points"):
         folder.write_table("points", table)

@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # pandas loads when tables are made: the command line validat
 
 __all__ = [
     "DESIGNS",
+    "design_for",
     "event_entry",
     "event_overwrites",
     "Design",
@@ -321,6 +322,14 @@ class Design:
                 "specs": {v.path: v.spec for v in self.varies}, "samples": self.samples,
                 "points": len(self.points),
                 "points_digest": hashlib.sha256(blob.encode()).hexdigest()[:16]}
+
+
+def design_for(base: Scenario, vary: Mapping[str, str | Sequence[Any]], design: str,
+               samples: int | None, seed: int) -> Design:
+    """The design over `vary` (path -> spec as ``--vary`` takes it, or a list of values),
+    each spec parsed for the type of its field in `base`."""
+    return make_design(design, [parse_vary(p, s, field_kind(base, p)) for p, s in vary.items()],
+                       samples, seed)
 
 
 def make_design(design: str, varies: Sequence[Vary], samples: int | None, seed: int) -> Design:

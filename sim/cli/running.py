@@ -418,12 +418,10 @@ def sweep_experiment_of(o: SweepOptions, jobs: int):
     from sim.experiment import Experiment
     from sim.sweep import (
         SweepError,
+        design_for,
         event_overwrites,
-        field_kind,
         is_spec_file,
         load_spec,
-        make_design,
-        parse_vary,
         point_scenarios,
         split_vary,
     )
@@ -459,8 +457,7 @@ def sweep_experiment_of(o: SweepOptions, jobs: int):
     text = scenario_path.read_text(encoding="utf-8")
     data = tomllib.loads(text)
     base = scenario_from_dict(data, fixed, source=str(scenario_path), text=text)
-    varies = [parse_vary(p, s, field_kind(base, p)) for p, s in varied.items()]
-    design = make_design(design_name, varies, samples, seed)
+    design = design_for(base, varied, design_name, samples, seed)
     _confirm_size(len(design.points), runs, o.yes)
     scenarios = point_scenarios(data, fixed, design, source=str(scenario_path), text=text)
     for p, when in event_overwrites(base, design.paths).items():
