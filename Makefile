@@ -5,7 +5,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "negsim needs Python >= 3.12 on PATH (python3.12 or python3)"; exit 1; }
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench.py
+
+# The API reference from the docstrings (pdoc), in build/api; fails on any warning.
+docs: $(STAMP)
+	$(VENV)/bin/python docs/build_api.py build/api
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
