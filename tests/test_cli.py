@@ -354,12 +354,13 @@ def test_explain_same_seed_same_story_other_seed_other_story() -> None:
 
 
 def _field_rows(output: str) -> dict[str, str]:
-    """First table line of each field, by field name."""
-    rows = {}
-    for ln in output.splitlines():
-        cells = ln.split("\u2502")
-        if len(cells) > 3 and cells[1].strip() and cells[1].strip() not in rows:
-            rows[cells[1].strip()] = ln
+    """Each field's lines (its comment and its TOML line), by field name (first table)."""
+    rows: dict[str, str] = {}
+    for block in output.split("\n\n"):
+        last = block.strip().splitlines()[-1] if block.strip() else ""
+        name = last.lstrip("# ").split(" = ")[0].strip()
+        if " = " in last and name not in rows:
+            rows[name] = block
     return rows
 
 
@@ -375,16 +376,33 @@ def test_fields_lists_fields_with_defaults() -> None:
     assert backers.exit_code == 0, backers.output
     rows = _field_rows(backers.output)
     assert "10.0" in rows["capacity"] and "units/week" in rows["capacity"]
-    assert ">=0" in rows["capacity"]
+    assert ">= 0" in rows["capacity"]
     assert "required" in rows["client"]
     assert "0.5" in rows["arms"]
     assert "weeks" not in rows  # only the backers table
 
 
+def test_fields_are_toml_with_the_defaults_at_80_columns() -> None:
+    import tomllib
+
+    from sim.scenario import Backer, ModelParams
+
+    result = CliRunner().invoke(app, ["fields", "model"], env={**ENV, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    model = tomllib.loads(result.output)["model"]
+    assert model == {k: f.default for k, f in ModelParams.model_fields.items()
+                     if not f.is_required() and f.default is not None}
+    backers = tomllib.loads(invoke("fields", "backers").output)["backers"]["NAME"]
+    assert backers["capacity"] == Backer.model_fields["capacity"].default
+    assert "client" not in backers  # required: commented out, with no default to show
+    assert "# client = ...  (required)" in invoke("fields", "backers").output
+
+
 def test_fields_titles_name_the_tables() -> None:
     out = invoke("fields").output
-    for title in ("[model]", "[factions.<name>]", "[backers.<name>]", "[mediators.<name>]",
-                  "[sites.<name>]", "[[events]]"):
+    for title in ("[model]", "[factions.NAME]", "[backers.NAME]", "[mediators.NAME]",
+                  "[sites.NAME]", "[[events]]"):
         assert title in out, f"table title {title} missing from `negsim fields`"
 
 
@@ -439,6 +457,17 @@ def test_command_help_has_an_example(command: str) -> None:
     assert result.exit_code == 0, result.output
     assert "Example" in result.output
     assert "negsim" in result.output
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_reads_whole_at_80_columns(command: str) -> None:
+    """No word of the help (an example, a path) is cut with an ellipsis in a terminal of 80
+    columns, and no line is wider."""
+    args = [command, "--help"] if command else ["--help"]
+    result = CliRunner().invoke(app, args, env={**ENV, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
 
 
 def test_top_level_help() -> None:

@@ -75,14 +75,14 @@ SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="PATH=VALUE",
     help="Override any scenario field, or what a dated event sets or scales "
          "(events.<date or index>.set.<field>); repeatable. Validated like the file. "
-         "Example: --set backers.turkey.capacity=0 --set model.weeks=52 "
-         "--set events.2020-01-02.scale.backers.turkey.capacity=1")]
+         "Example: --set backers.turkey.capacity=0 --set model.weeks=52")]
 SeedOpt = Annotated[int, typer.Option(
-    "--seed", min=0, help="Master seed; run i uses SeedSequence(seed).spawn(runs)[i]. "
-                          "Example: --seed 42")]
+    "--seed", min=0, metavar="SEED",
+    help="Master seed: run i draws from the i-th child of SeedSequence(seed), the same for "
+         "any --runs or --jobs. Example: --seed 42")]
 StepsOpt = Annotated[int | None, typer.Option(
-    "--steps", min=1, help="Weeks to simulate (default: the scenario's model.weeks). "
-                           "Example: --steps 52")]
+    "--steps", min=1, metavar="WEEKS",
+    help="Weeks to simulate (default: the scenario's model.weeks). Example: --steps 52")]
 
 
 def available_cores() -> int:

@@ -3,11 +3,14 @@ and every field a scenario can set."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import textwrap
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from sim.cli.app import (
     EXIT_BAD_INPUT,
@@ -122,7 +125,7 @@ STYLE = {
 def explain(
     scenario: ScenarioArg,
     seed: SeedOpt = 0,
-    run_: Annotated[int, typer.Option("--run", min=0, max=10_000_000,
+    run_: Annotated[int, typer.Option("--run", min=0, max=10_000_000, metavar="I",
                                       help="Which replicate of --seed to tell (as in "
                                            "runs.parquet). Example: --run 17")] = 0,
     steps: StepsOpt = None,
@@ -203,32 +206,78 @@ def fields(
         err.print(f"[bold red]error:[/] unknown table {table!r}; expected one of "
                   + ", ".join([*tables, "observed"]))
         raise typer.Exit(EXIT_BAD_INPUT)
+    width = max(40, min(out.width, 100))
+    first = True
     for name, cls in tables.items():
         if table is not None and name != table:
             continue
-        title = ("[model]" if name == "model" else "[[events]]" if name == "events"
-                 else "[events.initiative]" if name == "initiative"
-                 else f'[[observed]] kind = "{name[9:]}"' if name.startswith("observed:")
-                 else f"[{name}.<name>]")
-        t = Table(title=plain(title), title_justify="left")
-        for c in ("field", "kind", "default", "unit", "range", "meaning"):
-            t.add_column(c, overflow="fold")
+        if not first:
+            out.print()
+        first = False
+        head = ("[model]" if name == "model" else "[[events]]" if name == "events"
+                else "[events.initiative]" if name == "initiative"
+                else "[[observed]]" if name.startswith("observed:")  # its kind: the first field
+                else f"[{name}.NAME]")  # valid TOML: one table per actor or site
+        out.print(Text(head, style="bold"))
         for fname, f in cls.model_fields.items():
-            default = "required" if f.is_required() else repr(f.default)
-            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
-            rng = _range(f)
-            t.add_row(fname, extra.get("kind", "fact"), default, extra.get("unit", ""), rng,
-                      f.description or "")
-        out.print(t)
+            _print_field(fname, f, width)
+
+
+def _print_field(name: str, f, width: int) -> None:
+    """One field as TOML: its meaning and kind (unit, range) as a comment, then
+    ``name = default`` (commented out when the field is required or unset by default)."""
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    meta = "; ".join(x for x in (extra.get("kind", "fact"), extra.get("unit", ""), _range(f))
+                     if x)
+    lines = textwrap.wrap(f.description or "", width - 2, break_on_hyphens=False) or [""]
+    if len(lines[-1]) + len(meta) + 3 <= width - 2:  # the kind, unit and range stay whole
+        lines[-1] = f"{lines[-1]} ({meta})".lstrip()
+    else:
+        lines.append(f"({meta})")
+    out.print()
+    for line in lines:
+        out.print(Text(f"# {line}", style="dim"))
+    if f.is_required():
+        out.print(Text(f"# {name} = ...  (required)", style="yellow"))
+        return
+    value = toml_value(f.get_default(call_default_factory=True))
+    if value is None:
+        out.print(Text(f"# {name} =  (unset by default)", style="dim"))
+    else:
+        out.print(Text.assemble((name, "bold cyan"), f" = {value}"))
+
+
+def toml_value(v: Any) -> str | None:
+    """A default written as TOML (None: TOML has no null, so an unset field has no value)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(str(toml_value(x)) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"no TOML form for {v!r}")
 
 
 def _range(f) -> str:
+    """A field's bounds, e.g. ">= 0, <= 1,000,000" ("" when unbounded)."""
     lo = hi = None
     for m in f.metadata:
         for attr, sym in (("ge", ">="), ("gt", ">")):
             if getattr(m, attr, None) is not None:
-                lo = f"{sym}{getattr(m, attr)}"
+                lo = f"{sym} {_num(getattr(m, attr))}"
         for attr, sym in (("le", "<="), ("lt", "<")):
             if getattr(m, attr, None) is not None:
-                hi = f"{sym}{getattr(m, attr)}"
-    return " ".join(x for x in (lo, hi) if x)
+                hi = f"{sym} {_num(getattr(m, attr))}"
+    return ", ".join(x for x in (lo, hi) if x)
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"

@@ -72,7 +72,7 @@ TargetArg = Annotated[Path, typer.Argument(
 VaryOpt = Annotated[list[str] | None, typer.Option(
     "--vary", metavar="PATH=SPEC",
     help="A scenario field to vary (any path --set takes, or what a dated event sets: "
-         "events.2020-01-02.set.backers.turkey.capacity); repeatable. SPEC is lo:hi:n (n evenly "
+         "events.<date>.set.<field>); repeatable. SPEC is lo:hi:n (n evenly "
          "spaced values, inclusive), v1,v2,v3 (a list: numbers, strings or booleans) or, for "
          "--design lhs/sobol, lo..hi (a range). Integer fields get integers. Example: "
          "--vary backers.turkey.capacity=0:2:5 --vary mediators.un.leverage=0,0.03,0.1")]
@@ -82,19 +82,20 @@ DesignOpt = Annotated[DesignName | None, typer.Option(
          "hypercube of --samples points over the ranges; sobol: a scrambled Sobol sequence "
          "(best with a power of two). Default grid, or the spec file's. Example: --design lhs")]
 SamplesOpt = Annotated[int | None, typer.Option(
-    "--samples", "-k", min=1,
+    "--samples", "-k", min=1, metavar="K",
     help="Points to draw for --design lhs or sobol (seeded from --seed). Example: --samples 64")]
 RunsOpt = Annotated[int | None, typer.Option(
-    "--runs", "-n", min=1, max=10_000_000,
+    "--runs", "-n", min=1, max=10_000_000, metavar="N",
     help="Replicates per point; every point uses the same replicate seeds (common random "
          "numbers). Default 100, or the spec file's. Example: --runs 200")]
 SweepSeedOpt = Annotated[int | None, typer.Option(
-    "--seed", min=0,
-    help="Master seed: replicate i of every point uses SeedSequence(seed).spawn(runs)\\[i]; "
+    "--seed", min=0, metavar="SEED",
+    help="Master seed: replicate i of every point draws from the i-th child of "
+         "SeedSequence(seed); "
          "lhs/sobol draws are seeded from it too. Default 0, or the spec file's. "
          "Example: --seed 42")]
 JobsOpt = Annotated[int | None, typer.Option(
-    "--jobs", "-j", min=1, show_default="all cores",
+    "--jobs", "-j", min=1, metavar="J", show_default="all cores",
     help="Runs at once on this machine: J worker processes (with --scheduler local, J Dask "
          "workers). Results do not depend on it. Example: --jobs 2")]
 SchedulerOpt = Annotated[str | None, typer.Option(
@@ -103,7 +104,7 @@ SchedulerOpt = Annotated[str | None, typer.Option(
          "thread each, no dashboard); an address uses that cluster's scheduler (its workers "
          "need negsim installed). Example: --scheduler tcp://10.0.0.5:8786")]
 StepsOpt = Annotated[int | None, typer.Option(
-    "--steps", min=1,
+    "--steps", min=1, metavar="WEEKS",
     help="Weeks to simulate (default: the scenario's model.weeks). Example: --steps 52")]
 RunSetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="PATH=VALUE",
@@ -116,7 +117,8 @@ SetOpt = Annotated[list[str] | None, typer.Option(
          "Example: --set model.weeks=52")]
 OutOpt = Annotated[Path | None, typer.Option(
     "--out",
-    help="Output folder (default results/<scenario>-<timestamp>/, or <scenario>-sweep-...); "
+    help="Output folder (default: a new folder in results/ named after the scenario and "
+         "the time); "
          "must be new or empty unless --resume. Example: --out results/turkey_un")]
 ResumeOpt = Annotated[bool, typer.Option(
     "--resume",
@@ -124,7 +126,7 @@ ResumeOpt = Annotated[bool, typer.Option(
          "matches (scenario, overrides, design, seed, runs, steps), keeps finished chunks and "
          "runs the rest. Example: --out results/turkey_un --resume")]
 ChunkOpt = Annotated[int | None, typer.Option(
-    "--chunk-size", min=1,
+    "--chunk-size", min=1, metavar="RUNS",
     help="Runs per task (default: tens to a hundred, from the runs and --jobs; kept on "
          "--resume). Results do not depend on it; on a large remote cluster, smaller chunks "
          "balance better. Example: --chunk-size 20")]
@@ -248,11 +250,12 @@ def _arguments(command: str, target: Path, options: Sequence[tuple[str, Any]],
 
 
 # ---------------------------------------------------------------------- run
-RunsNOpt = Annotated[int, typer.Option("--runs", "-n", min=1, max=10_000_000,
+RunsNOpt = Annotated[int, typer.Option("--runs", "-n", min=1, max=10_000_000, metavar="N",
                                        help="Number of replicates. Example: --runs 1000")]
 RunSeedOpt = Annotated[int, typer.Option(
-    "--seed", min=0, help="Master seed; run i uses SeedSequence(seed).spawn(runs)[i]. "
-                          "Example: --seed 42")]
+    "--seed", min=0, metavar="SEED",
+    help="Master seed: run i draws from the i-th child of SeedSequence(seed), the same for "
+         "any --runs or --jobs. Example: --seed 42")]
 
 
 @dataclasses.dataclass(frozen=True)
