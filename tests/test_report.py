@@ -1,11 +1,14 @@
-"""The report as an analyst reads it: scenario tables, inline SVG charts, values for people, CSV
-downloads, a sweep led by its per-point table."""
+"""The report as an analyst reads it (scenario tables, inline SVG charts, values for people, CSV
+downloads, a sweep led by its per-point table) and `negsim export` (CSV files equal to the
+tables; bad input refused with exit 2 and nothing written)."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -206,3 +209,70 @@ def test_both_medians_of_the_first_ceasefire_are_named_dates(sweep):
     assert k > 0
     for label in (MEDIAN_AMONG_LABEL.format(n=k), KM_MEDIAN_LABEL):
         assert re.fullmatch(r"\d{4}-\d\d-\d\d|not reached: .*", t.loc[label, "value"])
+
+
+# ============================================================================ export
+def test_export_writes_the_tables_as_csv(sweep, tmp_path):
+    out = tmp_path / "csv"
+    res = invoke("export", sweep, "--format", "csv", "--out", out, "-q")
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["events.csv", "failures.csv", "points.csv", "runs.csv", "steps.csv"]
+    for name in ("runs", "events", "steps", "points", "failures"):
+        want = pd.read_parquet(sweep / f"{name}.parquet")
+        got = pd.read_csv(out / f"{name}.csv")
+        assert list(got.columns) == list(want.columns)
+        assert len(got) == len(want)
+        for c in want.columns:
+            w = want[c]
+            if pd.api.types.is_datetime64_any_dtype(w):
+                assert (pd.to_datetime(got[c]).values == w.values.astype("datetime64[ns]")
+                        ).sum() == w.notna().sum(), (name, c)
+            elif pd.api.types.is_numeric_dtype(w) and not pd.api.types.is_bool_dtype(w):
+                np.testing.assert_array_equal(got[c].to_numpy(float), w.to_numpy(float),
+                                              err_msg=f"{name}.{c}")
+            else:
+                assert got[c].fillna("").astype(str).str.lower().tolist() == \
+                    w.astype(object).where(w.notna(), "").astype(str).str.lower().tolist()
+    assert (out / "runs.csv").read_text().splitlines()[1].count("-") >= 2   # ISO dates
+    res = invoke("export", sweep, "--out", out, "--tables", "runs", "--force", "-q")
+    assert res.exit_code == 0 and "runs.csv" in res.output
+
+
+def test_export_refuses_bad_input_and_writes_nothing(libya, tmp_path):
+    def refused(*args, says: str, out: Path):
+        res = invoke("export", *args, "-q")
+        assert res.exit_code == 2, res.output
+        assert says in res.output and "Traceback" not in res.output
+        assert not out.exists() or not any(out.iterdir())
+
+    out = tmp_path / "o"
+    refused(libya, "--out", out, "--format", "xlsx", says="expected csv", out=out)
+    refused(libya, "--out", out, "--tables", "runs,nonsense", says="nonsense", out=out)
+    refused(libya, "--out", out, "--tables", "points", says="only a sweep", out=out)
+    refused(tmp_path / "missing", "--out", out, says="no such folder", out=out)
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(libya, unfinished)
+    m = json.loads((unfinished / "manifest.json").read_text())
+    (unfinished / "manifest.json").write_text(json.dumps({**m, "complete": False}))
+    refused(unfinished, "--out", out, says="--resume", out=out)
+    broken = tmp_path / "broken"
+    shutil.copytree(libya, broken)
+    (broken / "steps.parquet").write_bytes(b"not parquet")
+    refused(broken, "--out", out, says="steps.parquet", out=out)
+    # an existing file is not replaced without --force, and nothing else is written
+    out.mkdir()
+    (out / "events.csv").write_text("mine\n")
+    res = invoke("export", libya, "--out", out, "-q")
+    assert res.exit_code == 2 and "--force" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["events.csv"]
+    assert (out / "events.csv").read_text() == "mine\n"
+    res = invoke("export", libya, "--out", out, "--force", "-q")
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(out / "events.csv").shape[0] == pd.read_parquet(
+        libya / "events.parquet").shape[0]
+
+
+def test_export_help_has_an_example():
+    res = invoke("export", "--help")
+    assert res.exit_code == 0 and "Example" in res.output and "--tables" in res.output
