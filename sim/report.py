@@ -1,8 +1,11 @@
-"""A self-contained HTML report of a results folder: manifest, summary tables, every chart.
+"""A self-contained HTML report of a results folder: summary tables, every chart that applies,
+the scenario (every parameter, the overrides, a sweep's design) and the manifest.
 
-The report is one file: charts are embedded as base64 PNG data URIs and the style is inline, so
-it has no external links, scripts, fonts or style sheets and reads offline. Each chart comes
-with a one-line reading computed from the same data it draws (:func:`reading`).
+The report is one file: charts are inline SVG (text kept as text: sharp and searchable), every
+table carries its CSV as a ``data:`` download link, and the style is inline, so it has no
+external links, scripts, fonts or style sheets and reads offline. Each chart comes with a
+one-line reading computed from the same data it draws (:func:`reading`). A sweep's report
+leads with its per-point table and the sweep charts.
 
 >>> from sim.report import build_report              # doctest: +SKIP
 >>> build_report("results/libya_2019-20250101-1200")  # doctest: +SKIP
@@ -14,7 +17,9 @@ import base64
 import datetime as dt
 import html
 import io
+import logging
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +28,21 @@ import numpy as np
 import pandas as pd
 
 from sim import plots as P
-from sim.results import ceasefire_timing, outcome_shares, succeeded_by, wilson
+from sim.results import (
+    KM_MEDIAN_LABEL,
+    MEDIAN_AMONG_LABEL,
+    ceasefire_timing,
+    outcome_shares,
+    succeeded_by,
+    wilson,
+)
+from sim.scenario_tables import Table, design_tables, human, override_table, scenario_tables
 from sim.stats import km_at, km_median
 from sim.text import count
 
-__all__ = ["build_report", "reading", "render_html", "summary_tables"]
+__all__ = ["build_report", "reading", "render_html", "summary_tables", "sweep_points_table"]
+
+log = logging.getLogger(__name__)
 
 
 # ============================================================================ readings
@@ -67,9 +82,12 @@ def read_survival(t: P.Tables) -> str:
         return f"No run reached an open-ended ceasefire ({count(n, 'run')})."
     lo, hi = wilson(k, n)
     text = f"{k} of {n} runs reached an open-ended ceasefire ({_pct(k / n)}, {_ci(lo, hi)})"
+    have = t.runs["first_ceasefire_date"].dropna()
+    if len(have):
+        text += (f"; {MEDIAN_AMONG_LABEL.format(n=len(have))}: "
+                 f"{ceasefire_timing(t.runs)['median']}")
     if sd.median is not None:
-        text += (f"; the Kaplan–Meier median time to the first is {_date(info, sd.median)} "
-                 f"(week {sd.median:.0f})")
+        text += f"; {KM_MEDIAN_LABEL}: {_date(info, sd.median)}"
     else:
         s_end = float(sd.survival[-1])
         text += (f"; the Kaplan–Meier estimate never falls to 50%: {_pct(s_end)} of runs are "
@@ -235,8 +253,8 @@ def reading(t: P.Tables, rendered: P.Rendered) -> str:
 
 # ============================================================================ tables
 def summary_tables(t: P.Tables) -> dict[str, pd.DataFrame]:
-    """The report's summary tables: outcomes, ceasefire timing, successful proposers (and, for
-    a sweep, the points)."""
+    """The report's summary tables: outcomes, the first open-ended ceasefire (its share and
+    both medians, named for what they are, as dates) and who proposed it."""
     info = t.info
     runs = t.runs
     out: dict[str, pd.DataFrame] = {}
@@ -246,55 +264,79 @@ def summary_tables(t: P.Tables) -> dict[str, pd.DataFrame]:
         "runs": sh["runs"], "share": [_pct(v) for v in sh["share"]],
         "95% interval": [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(sh["low"], sh["high"],
                                                                       strict=True)]})
-    ct = ceasefire_timing(runs)
-    rows = [("runs", ct["runs"]), ("runs with an open-ended ceasefire", ct["with_ceasefire"]),
-            ("share with one", _pct(ct["share"]))]
-    if ct["with_ceasefire"]:
-        lo, hi = wilson(ct["with_ceasefire"], ct["runs"])
-        rows += [("95% interval of the share", f"{_pct(lo)}–{_pct(hi)}"),
-                 ("median date of the first (runs with one)", str(ct["median"])),
-                 ("interquartile range", f"{ct['q25']} to {ct['q75']}"),
-                 ("median week of the first", f"{ct['median_step']:g}")]
-    out["First open-ended ceasefire"] = pd.DataFrame(rows, columns=["", "value"])
+    out["First open-ended ceasefire"] = pd.DataFrame(first_ceasefire_rows(t),
+                                                     columns=["measure", "value"])
     sb = succeeded_by(runs)
     out["Who proposed the first open-ended ceasefire"] = pd.DataFrame({
         "proposer": [info.label(k) for k in sb["proposer"]], "kind": sb["kind"],
         "runs": sb["runs"], "share of all runs": [_pct(v) for v in sb["share"]]})
-    if t.kind == "sweep" and t.points is not None and "point" in runs.columns:
-        per = runs.assign(d=runs["outcome"].astype(str) == "durable_ceasefire").groupby(
-            "point")["d"].agg(["sum", "size"])
-        pts = t.points.set_index("point").join(per, how="left")
-        pts["P(durable)"] = [f"{_pct(s / n)} ({_pct(wilson(int(s), int(n))[0])}–"
-                             f"{_pct(wilson(int(s), int(n))[1])})" if n else "n/a"
-                             for s, n in zip(pts["sum"].fillna(0), pts["size"].fillna(0),
-                                             strict=True)]
-        pts = pts.rename(columns={"size": "runs"}).drop(columns="sum").reset_index()
-        out["Sweep points"] = pts
     return out
 
 
+def first_ceasefire_rows(t: P.Tables) -> list[tuple[str, str]]:
+    """The first open-ended ceasefire: how many runs had one, the median date among those
+    runs and the Kaplan–Meier median over all runs (two different figures, each named)."""
+    ct = ceasefire_timing(t.runs)
+    k, n = ct["with_ceasefire"], ct["runs"]
+    rows = [("runs", str(n)), ("runs with an open-ended ceasefire", str(k)),
+            ("share with one", _pct(ct["share"]))]
+    if not k:
+        return rows
+    lo, hi = wilson(k, n)
+    rows += [("95% interval of the share", f"{_pct(lo)}–{_pct(hi)}"),
+             (MEDIAN_AMONG_LABEL.format(n=k), str(ct["median"])),
+             ("interquartile range of that date", f"{ct['q25']} to {ct['q75']}")]
+    sd = P.survival_dataset(t)
+    km = (_date(t.info, sd.median) if sd.median is not None else
+          f"not reached: an estimated {_pct(float(sd.survival[-1]))} of runs have none by "
+          "the end")
+    rows.append((KM_MEDIAN_LABEL, km))
+    return rows
+
+
+def sweep_points_table(t: P.Tables) -> pd.DataFrame:
+    """One row per sweep point: its varied values, runs, P(durable ceasefire) with its 95%
+    interval, and the share of every other outcome."""
+    info = t.info
+    runs = t.runs
+    pts = t.points.sort_values("point").reset_index(drop=True)
+    paths = [c for c in pts.columns if c != "point"]
+    sh = outcome_shares(runs, info.armed, by="point")
+    rows = []
+    for _, p in pts.iterrows():
+        g = sh[sh["point"] == p["point"]].set_index("outcome")
+        n = int((runs["point"] == p["point"]).sum())
+        row: dict[str, Any] = {"point": int(p["point"]), **{c: p[c] for c in paths},
+                               "runs": n}
+        d = g.loc["durable_ceasefire"] if "durable_ceasefire" in g.index else None
+        row["P(durable ceasefire)"] = _pct(d["share"]) if d is not None and n else "n/a"
+        row["95% interval"] = (f"{_pct(d['low'])}–{_pct(d['high'])}"
+                               if d is not None and n else "n/a")
+        for o in g.index:
+            if o != "durable_ceasefire":
+                row[P.outcome_label(o, info)] = _pct(g.loc[o, "share"]) if n else "n/a"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 # ============================================================================ observations
-def observations_html(t: P.Tables) -> str:
-    """The section on the scenario's observations from the historical record and their
-    scores (:mod:`sim.score`), or "" when the scenario has none."""
+def observation_tables(t: P.Tables) -> tuple[list[Table], str]:
+    """The scenario's observations from the historical record and their scores
+    (:mod:`sim.score`) as tables, with the closing sentence; nothing when it has none."""
     if not (t.manifest.get("scenario") or {}).get("observed"):
-        return ""
-    head = "<h2 id=\"observations\">Observations</h2>"
+        return [], ""
     try:
         from sim.score import score
 
         st = score(t)
     except Exception as exc:  # noqa: BLE001 - a failed score must not lose the report
-        return head + f"<p>(not scored: {_esc(type(exc).__name__)}: {_esc(exc)})</p>"
+        return [], f"(not scored: {type(exc).__name__}: {exc})"
     obs = st.observations
     first = obs.drop_duplicates("id")
-    parts = [head, "<p>Facts from the historical record and the share of runs that reproduce "
-             "each (95% Wilson interval; <code>negsim score</code>). Overall score: the mean "
-             "over observations of min(share / required share, 1).</p>",
-             _table(pd.DataFrame({"id": first["id"], "kind": first["kind"],
-                                  "description": first["description"],
-                                  "source": first["source"],
-                                  "required": [f"≥ {_pct(v)}" for v in first["required"]]}))]
+    tabs = [Table("Observations", pd.DataFrame({
+        "id": first["id"], "kind": first["kind"], "description": first["description"],
+        "source": first["source"], "required": [f"≥ {_pct(v)}" for v in first["required"]]}),
+        "observations")]
 
     def share(r: Any) -> str:
         return (f"{_pct(r.share)} ({_pct(r.low)}–{_pct(r.high)}) {'✓' if r.met else '✗'}"
@@ -302,16 +344,15 @@ def observations_html(t: P.Tables) -> str:
 
     if not st.sweep:
         o = st.overall.iloc[0]
-        parts.append(_table(pd.DataFrame({
+        tabs.append(Table("Share of runs matching each observation", pd.DataFrame({
             "id": obs["id"], "runs counted": [f"{c} of {n}" for c, n in
                                               zip(obs["counted"], obs["runs"], strict=True)],
             "share matching": [share(r) for r in obs.itertuples()],
-            "timing error": ["" if np.isnan(w) else f"{w:g} weeks"
+            "timing error": ["" if np.isnan(w) else f"{human(w)} weeks"
                              for w in obs["timing_error_weeks"]],
-            "note": obs["note"]})))
-        parts.append(f"<p class=\"reading\">Overall score {o['score']:.2f}: "
-                     f"{int(o['met'])} of {int(o['total'])} observations met.</p>")
-        return "\n".join(parts)
+            "note": obs["note"]}), "observation-scores"))
+        return tabs, (f"Overall score {o['score']:.2f}: {int(o['met'])} of {int(o['total'])} "
+                      "observations met.")
     cells = {(r.point, r.id): share(r) for r in obs.itertuples()}
     rk = st.ranking()
     grid = rk[["point", *st.varied]].copy()
@@ -319,8 +360,9 @@ def observations_html(t: P.Tables) -> str:
         grid[i] = [cells.get((p, i), "") for p in rk["point"]]
     grid["score"] = [f"{v:.2f}" for v in rk["score"]]
     grid["met"] = [f"{m}/{n}" for m, n in zip(rk["met"], rk["total"], strict=True)]
-    parts.append("<p>Per sweep point, best overall score first:</p>" + _table(grid))
-    return "\n".join(parts)
+    tabs.append(Table("Observations per sweep point, best overall score first", grid,
+                      "observation-scores"))
+    return tabs, ""
 
 
 # ============================================================================ html
@@ -328,14 +370,16 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
 max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
+.tbl{overflow-x:auto;margin:.6em 0 1.4em}
+table{border-collapse:collapse;margin:.3em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.num{text-align:right}
-figure{margin:1.2em 0 2.2em}figure img{max-width:100%;height:auto;border:1px solid #eee}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.set{font-weight:600;background:#fff7e0}td.override{outline:2px solid #d95f02}
+figure{margin:1.2em 0 2.2em}figure svg{max-width:100%;height:auto;border:1px solid #eee}
 p.reading{font-size:1.05em;margin:.3em 0 .5em;padding:.4em .7em;background:#f3f8f4;
 border-left:4px solid #1a9850}
-.muted{color:#666;font-size:.9em}code{background:#f4f4f4;padding:0 .2em}
-nav ul{columns:2}
+.muted,p.note{color:#666;font-size:.9em}code{background:#f4f4f4;padding:0 .2em}
+a.csv{font-size:.85em}nav ul{columns:2}
 """
 
 
@@ -343,110 +387,205 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _table(df: pd.DataFrame, cls: str = "") -> str:
-    head = "".join(f"<th>{_esc(c)}</th>" for c in df.columns)
-    body = []
-    for row in df.itertuples(index=False):
-        cells = []
-        for v in row:
-            num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-            text = f"{v:.4g}" if isinstance(v, (float, np.floating)) else v
-            cls_ = ' class="num"' if num else ""
-            cells.append(f"<td{cls_}>{_esc(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table class=\"{cls}\"><thead><tr>{head}</tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>")
+def _numeric(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, (bool, np.bool_))
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+class _Writer:
+    """Renders tables (each with its CSV download, named after the results folder) and
+    numbers them so that every anchor is unique."""
+
+    def __init__(self, stem: str) -> None:
+        self.stem = stem
+        self.names: set[str] = set()
+
+    def table(self, tab: Table, level: int = 3) -> str:
+        df = tab.df
+        shown = df.map(human) if len(df) else df.astype(str)
+        name = tab.name or _slug(tab.title)
+        while name in self.names:
+            name += "-2"
+        self.names.add(name)
+        head = "".join(f"<th>{_esc(c)}</th>" for c in shown.columns)
+        body = []
+        for i in range(len(shown)):
+            cells = []
+            for c in shown.columns:
+                cls = [*(["num"] if _numeric(df[c].iloc[i]) else []),
+                       *(["set"] if (i, c) in tab.marked else []),
+                       *(["override"] if (i, c) in tab.overridden else [])]
+                attr = f' class="{" ".join(cls)}"' if cls else ""
+                if (i, c) in tab.overridden:
+                    attr += f' title="set by --set {_esc(tab.overridden[(i, c)])}"'
+                cells.append(f"<td{attr}>{_esc(shown[c].iloc[i])}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        csv = shown.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(csv).decode("ascii")
+        file = f"{self.stem}-{name}.csv"
+        parts = [f"<div class=\"tbl\" id=\"table-{_esc(name)}\">",
+                 f"<h{level}>{_esc(tab.title)}</h{level}>"]
+        if tab.note:
+            parts.append(f"<p class=\"note\">{_esc(tab.note)}</p>")
+        if len(df):
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
+                         f"</tbody></table><a class=\"csv\" download=\"{_esc(file)}\" "
+                         f"href=\"{href}\">Download as CSV ({_esc(file)})</a>")
+        else:
+            parts.append("<p class=\"muted\">None.</p>")
+        return "".join(parts) + "</div>"
 
 
 def _manifest_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for key, label in (("kind", "kind"), ("scenario_name", "scenario"),
                        ("scenario_file", "scenario file"), ("scenario_digest", "scenario digest"),
-                       ("seed", "seed"), ("runs", "runs"), ("steps", "weeks simulated"),
+                       ("seed", "master seed"), ("runs", "runs"), ("steps", "weeks simulated"),
                        ("code_version", "code version"), ("command", "command"),
-                       ("created", "created"), ("complete", "complete")):
-        if key in m:
-            rows.append((label, str(m[key])))
+                       ("created", "created"), ("complete", "complete"),
+                       ("failures", "failed runs")):
+        if key in m and m[key] is not None:
+            rows.append((label, human(m[key])))
     ov = m.get("overrides") or []
-    rows.insert(3, ("overrides", ", ".join(ov) if ov else "none"))
-    design = m.get("design")
-    if isinstance(design, dict):
-        rows.append(("design", f"{design.get('design')} over {', '.join(design.get('paths', []))}"
-                     + (f" ({design['points']} points)" if design.get("points") else "")))
-        specs = design.get("specs")
-        if specs:
-            rows.append(("varied", "; ".join(f"{k} = {v}" for k, v in specs.items())))
+    rows.insert(3, ("overrides", human(ov) if ov else "none"))
     pk = m.get("packages") or {}
     if pk:
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in pk.items())))
     return rows
 
 
-def _png_data_uri(fig) -> str:
-    buf = io.BytesIO()
-    P.save_figure(fig, buf, "png", dpi=110)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+def _svg(fig, stem: str) -> str:
+    """A chart as inline SVG: text kept as text (sharp at any zoom, searchable), ids salted
+    with the chart's stem so that several charts in one page never share one, and no XML
+    prologue, metadata or namespace URLs (an HTML parser needs none of them)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": stem}):
+        P.save_figure(fig, buf, "svg")
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    for ns in (' xmlns:xlink="http://www.w3.org/1999/xlink"',
+               ' xmlns="http://www.w3.org/2000/svg"'):
+        text = text.replace(ns, "", 1)
+    return text.replace("<svg", "<svg role=\"img\"", 1)
 
 
-def render_html(t: P.Tables, rendered: list[P.Rendered], skipped: dict[str, str]) -> str:
-    """The report as one HTML string (charts embedded as data URIs)."""
+def _scenario(t: P.Tables) -> tuple[Any, str]:
+    """The scenario the runs used, or None and why not."""
+    from sim.folder import ResultsError, scenario_from_manifest
+    from sim.scenario import ScenarioError
+
+    try:
+        return scenario_from_manifest(t.manifest), ""
+    except (ResultsError, ScenarioError) as exc:
+        return None, str(exc)
+
+
+def _figure(t: P.Tables, r: P.Rendered) -> str:
+    try:
+        line = reading(t, r)
+    except Exception as exc:  # noqa: BLE001 - a missing reading must not lose the report
+        line = f"(no reading: {type(exc).__name__}: {exc})"
+    return (f"<figure id=\"chart-{_esc(r.stem)}\"><h3>{_esc(r.title)}</h3>"
+            f"<p class=\"reading\">{_esc(line)}</p>{_svg(r.figure, r.stem)}</figure>")
+
+
+def render_html(t: P.Tables, rendered: list[P.Rendered],
+                skipped: dict[str, str] | None = None) -> str:
+    """The report as one HTML string: charts as inline SVG, every table with a CSV download.
+
+    A sweep's report leads with its per-point table and the sweep charts. Charts that do not
+    apply to the folder (`skipped`) are left out (logged at debug level)."""
+    for name, why in (skipped or {}).items():
+        log.debug("chart %s not in the report: %s", name, why)
     info = t.info
     m = t.manifest
     name = m.get("scenario_name") or info.name
     desc = (m.get("scenario") or {}).get("model", {}).get("description", "")
-    parts = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
-             f"<title>{_esc(name)}: negsim report</title>",
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>{_esc(name)}</h1>"]
+    w = _Writer(_slug(Path(t.folder).name) if t.folder else "negsim")
+    sweep = t.kind == "sweep" and t.points is not None and "point" in t.runs.columns
     n = len(t.runs)
-    kind = "sweep" if t.kind == "sweep" else "run"
-    sub = count(n, "run") + (f" at {count(t.n_points, 'sweep point')}" if kind == "sweep" else "")
-    sub += f", {info.weeks} weeks from {info.start.date()}"
-    parts.append(f"<p class=\"muted\">{_esc(sub)}</p>")
+    sub = count(n, "run") + (f" at {count(t.n_points, 'sweep point')}" if sweep else "")
+    sub += f", {info.weeks} weeks from {info.start.date()} to {info.end.date()}"
+    head = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            f"<title>{_esc(name)}: negsim report</title>",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            f"<style>{CSS}</style></head><body>", f"<h1>{_esc(name)}</h1>",
+            f"<p class=\"muted\">{_esc(sub)}</p>"]
     if desc:
-        parts.append(f"<p>{_esc(desc)}</p>")
+        head.append(f"<p>{_esc(desc)}</p>")
     if not m.get("complete", True):
-        parts.append("<p><strong>Incomplete results:</strong> the runs were interrupted; these "
-                     "tables hold only the finished runs.</p>")
-    observed = observations_html(t)
-    # contents
-    parts.append("<nav><h2>Contents</h2><ul><li><a href=\"#manifest\">Manifest</a></li>"
-                 "<li><a href=\"#summary\">Summary tables</a></li>"
-                 + ("<li><a href=\"#observations\">Observations</a></li>" if observed else "")
-                 + "".join(f"<li><a href=\"#chart-{_esc(r.stem)}\">{_esc(r.title)}</a></li>"
-                           for r in rendered) + "</ul></nav>")
-    parts.append("<h2 id=\"manifest\">Manifest</h2>")
-    parts.append(_table(pd.DataFrame(_manifest_rows(m), columns=["field", "value"])))
-    parts.append("<h2 id=\"summary\">Summary tables</h2>")
-    for title, df in summary_tables(t).items():
-        parts.append(f"<h3>{_esc(title)}</h3>")
-        if len(df):
-            parts.append(_table(df))
-        else:
-            parts.append("<p class=\"muted\">None.</p>")
+        head.append("<p><strong>Incomplete results:</strong> the runs were interrupted; these "
+                    "tables hold only the finished runs.</p>")
+    sections: list[tuple[str, str, str]] = []   # (anchor, heading, body)
+    sweep_charts = [r for r in rendered if r.chart.startswith("sweep-")]
+    run_charts = [r for r in rendered if not r.chart.startswith("sweep-")]
+    if sweep:
+        body = [w.table(Table("Outcomes per sweep point", sweep_points_table(t), "points",
+                              "P(durable ceasefire) with its 95% Wilson interval, then the "
+                              "share of every other outcome, at each point."))]
+        body += [_figure(t, r) for r in sweep_charts]
+        sections.append(("points", "Sweep points", "\n".join(body)))
+    body = [w.table(Table(title, df, _slug(title)))
+            for title, df in summary_tables(t).items()]
     fails = t.source.failures if t.source is not None else pd.DataFrame()
     if len(fails):
-        parts.append(f"<p><strong>{len(fails)} runs failed</strong> (see failures.parquet); "
-                     "they are not in the tables above.</p>")
-    parts.append(observed)
-    parts.append("<h2 id=\"charts\">Charts</h2>")
-    for r in rendered:
-        parts.append(f"<figure id=\"chart-{_esc(r.stem)}\"><h3>{_esc(r.title)}</h3>")
-        try:
-            line = reading(t, r)
-        except Exception as exc:  # noqa: BLE001 - a missing reading must not lose the report
-            line = f"(no reading: {type(exc).__name__}: {exc})"
-        parts.append(f"<p class=\"reading\">{_esc(line)}</p>")
-        parts.append(f"<img alt=\"{_esc(r.title)}\" src=\"{_png_data_uri(r.figure)}\">")
-        parts.append("</figure>")
-    if skipped:
-        parts.append("<h3>Charts that do not apply</h3><ul>"
-                     + "".join(f"<li><code>{_esc(k)}</code>: {_esc(v)}</li>"
-                               for k, v in skipped.items()) + "</ul>")
+        body.append(f"<p><strong>{count(len(fails), 'run')} failed</strong> (see "
+                    "failures.parquet); they are not in the tables above.</p>")
+    title = "Summary" + (" (all points pooled)" if sweep else "")
+    sections.append(("summary", title, "\n".join(body)))
+    obs, closing = observation_tables(t)
+    if obs or closing:
+        body = ["<p>Facts from the historical record and the share of runs that reproduce "
+                "each (95% Wilson interval; <code>negsim score</code>). Overall score: the "
+                "mean over observations of min(share / required share, 1).</p>"]
+        body += [w.table(x) for x in obs]
+        if closing:
+            body.append(f"<p class=\"reading\">{_esc(closing)}</p>")
+        sections.append(("observations", "Observations", "\n".join(body)))
+    if run_charts:
+        title = "Charts" + (" (all points pooled)" if sweep else "")
+        sections.append(("charts", title, "\n".join(_figure(t, r) for r in run_charts)))
+    sections.append(("scenario", "Scenario", scenario_html(t, w)))
+    sections.append(("manifest", "Manifest", w.table(Table(
+        "How the runs were made", pd.DataFrame(_manifest_rows(m), columns=["field", "value"]),
+        "manifest"))))
+    nav = ("<nav><h2>Contents</h2><ul>" + "".join(
+        f"<li><a href=\"#{a}\">{_esc(h)}</a></li>" for a, h, _ in sections) + "</ul></nav>")
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    parts.append(f"<p class=\"muted\">Written by negsim report on {_esc(stamp)} from "
-                 f"{_esc(t.folder or 'tables in memory')}.</p></body></html>")
+    foot = (f"<p class=\"muted\">Written by negsim report on {_esc(stamp)} from "
+            f"{_esc(t.folder or 'tables in memory')}.</p></body></html>")
+    return "\n".join([*head, nav, *(f"<h2 id=\"{a}\">{_esc(h)}</h2>\n{b}"
+                                     for a, h, b in sections), foot])
+
+
+def scenario_html(t: P.Tables, w: _Writer) -> str:
+    """The scenario section: the overrides, a sweep's design, then every parameter."""
+    m = t.manifest
+    parts = []
+    ov = [str(o) for o in m.get("overrides") or []]
+    if ov:
+        parts.append(w.table(override_table(ov)))
+    else:
+        parts.append("<p class=\"muted\">No overrides (<code>--set</code>): the scenario file "
+                     "as it is.</p>")
+    pts = t.points if t.kind == "sweep" else None
+    parts += [w.table(x) for x in design_tables(m, pts)]
+    scn, why = _scenario(t)
+    if scn is None:
+        parts.append(f"<p class=\"muted\">The scenario's parameters are not shown: "
+                     f"{_esc(why)}</p>")
+        return "\n".join(parts)
+    if m.get("kind") == "sweep":
+        parts.append("<p class=\"note\">The base scenario; each point sets the varied paths "
+                     "above.</p>")
+    parts += [w.table(x) for x in scenario_tables(scn, ov)]
     return "\n".join(parts)
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 from sim.folder import ResultsError
 
 __all__ = [
+    "KM_MEDIAN_LABEL",
+    "MEDIAN_AMONG_LABEL",
     "OUTCOMES",
     "ResultsError",
     "ceasefire_timing",
@@ -21,6 +23,15 @@ __all__ = [
 ]
 
 OUTCOMES = ("durable_ceasefire", "fragile_ceasefire", "stalemate", "ongoing")
+
+#: The two medians of the first open-ended ceasefire are different figures: the first is the
+#: median date among the runs that had one (later runs without one do not pull it later), the
+#: second the Kaplan–Meier median over all runs (a run without one counts as censored at its
+#: last week), later when many runs have none, and absent when fewer than half are estimated
+#: to reach one. Their labels say which is which wherever they are shown.
+MEDIAN_AMONG_LABEL = "median date of the first ceasefire, among the {n} runs that had one"
+KM_MEDIAN_LABEL = ("Kaplan–Meier median time to the first ceasefire (all runs; runs without "
+                   "one censored)")
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -71,7 +82,10 @@ def outcome_shares(runs: pd.DataFrame, factions: list[str] | None = None,
 
 
 def ceasefire_timing(runs: pd.DataFrame) -> dict[str, Any]:
-    """Share of runs with an open-ended ceasefire and the median / IQR of its first date."""
+    """Share of runs with an open-ended ceasefire and, among the runs with one, the median and
+    quartiles of the date of the first (``median``, ``q25``, ``q75``; ``median_step`` its
+    week). This is not the Kaplan–Meier median over all runs (:data:`KM_MEDIAN_LABEL`;
+    :func:`sim.plots.survival_dataset`); label it with :data:`MEDIAN_AMONG_LABEL`."""
     n = len(runs)
     have = runs["first_ceasefire_date"].dropna()
     out: dict[str, Any] = {"runs": n, "with_ceasefire": len(have),

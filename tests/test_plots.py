@@ -449,16 +449,18 @@ def test_report_is_self_contained_and_has_every_chart(run_a, tmp_path):
     done, skipped = P.render_charts(t, keep=False)
     for r in done:
         assert f'id="chart-{r.stem}"' in text
-    assert text.count("<img ") == len(done)
-    assert len(re.findall(r'src="data:image/png;base64,', text)) == len(done)
-    no_data = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    assert text.count("<svg ") == len(done) and "<img " not in text
+    assert "data:image/png" not in text
+    no_data = re.sub(r'href="data:text/csv;charset=utf-8;base64,[A-Za-z0-9+/=]+"', "", text)
     assert "http" not in no_data
-    assert "<script" not in no_data and "<link" not in no_data and "url(" not in no_data
-    assert not re.findall(r'src="(?!data:)', text)
+    assert "<script" not in no_data and "<link" not in no_data
+    assert not re.findall(r"url\((?!#)", no_data)  # the SVGs' clip paths point inside
+    assert not re.findall(r'(src|href)="(?!data:|#)', text)
     assert "Symmetric duel" in text and "Manifest" in text
     assert "A durable ceasefire in" in text  # the outcomes reading
-    for name in skipped:
-        assert f"<code>{name}</code>" in text
+    assert skipped and "do not apply" not in text
+    for name in skipped:  # charts that do not apply are left out, not listed
+        assert name not in text
 
 
 def test_readings_and_summary_tables():

@@ -135,9 +135,11 @@ def report(
         help=f"Include only these charts (comma-separated): {CHART_LIST}. "
              "Example: --only outcomes,survival")] = None,
 ) -> None:
-    """Write one self-contained HTML report of a results folder: the scenario, the manifest,
-    summary tables and every chart with a one-line reading. Charts are embedded (no external
-    files or links), so the report reads offline and can be mailed as it is.
+    """Write one self-contained HTML report of a results folder: summary tables, every chart
+    that applies (as inline SVG) with a one-line reading, the scenario (every parameter as
+    tables, the --set overrides and a sweep's design) and the manifest. A sweep's report
+    leads with its per-point table. Every table has a CSV download link. Nothing is external
+    (no files, links or scripts), so the report reads offline and can be mailed as it is.
 
     Example: negsim report results/libya_2019-20250101-120000
     """
@@ -166,8 +168,9 @@ def report(
     for name, why in skipped.items():
         if why.startswith("failed:"):
             err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
-        else:
-            out.print(f"[yellow]not included[/] {name}: {escape(why)}")
+    idle = [n for n, why in skipped.items() if not why.startswith("failed:")]
+    if idle:
+        out.print(f"[dim]not applicable here: {escape(', '.join(idle))}[/]")
     if any(v.startswith("failed:") for v in skipped.values()):
         raise typer.Exit(EXIT_RUNS_FAILED)
 

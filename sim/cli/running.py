@@ -300,7 +300,7 @@ def run(o: RunOptions) -> None:
 
 
 def print_summary(res, scn: Scenario, folder: Path | None) -> None:
-    from sim.results import ceasefire_timing, outcome_shares, succeeded_by
+    from sim.results import MEDIAN_AMONG_LABEL, ceasefire_timing, outcome_shares, succeeded_by
 
     runs = res.runs
     n = len(runs)
@@ -317,7 +317,9 @@ def print_summary(res, scn: Scenario, folder: Path | None) -> None:
     ct = ceasefire_timing(runs)
     if ct["with_ceasefire"]:
         out.print(f"First open-ended ceasefire: in {ct['with_ceasefire']} of {n} runs "
-                  f"({ct['share']:.0%}); median {ct['median']}, IQR {ct['q25']} to {ct['q75']}")
+                  f"({ct['share']:.0%}); "
+                  f"{MEDIAN_AMONG_LABEL.format(n=ct['with_ceasefire'])}: {ct['median']} "
+                  f"(interquartile range {ct['q25']} to {ct['q75']})")
     else:
         out.print(f"First open-ended ceasefire: none in {count(n, 'run')}")
     sb = succeeded_by(runs)
