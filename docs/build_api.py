@@ -13,12 +13,17 @@ import sys
 import warnings
 from pathlib import Path
 
-#: The documented modules: the package and each public module, in the data's order (the
-#: command line is documented by `negsim --help`, not here).
-MODULES = ["sim", "sim.scenario", "sim.model", "sim.agents", "sim.negotiation", "sim.runner",
-           "sim.experiment", "sim.executors", "sim.sweep", "sim.folder", "sim.results",
-           "sim.outcomes", "sim.stats", "sim.plots", "sim.report", "sim.compare", "sim.observed",
-           "sim.score"]
+
+def modules() -> list[str]:
+    """The documented modules: the package and every module in it but the command line's
+    (documented by `negsim --help`) and ``__main__``."""
+    import pkgutil
+
+    import sim
+
+    found = [m.name for m in pkgutil.walk_packages(sim.__path__, "sim.")]
+    return ["sim", *sorted(m for m in found
+                           if not m.startswith("sim.cli") and m != "sim.__main__")]
 
 
 def build(out: Path) -> list[str]:
@@ -26,12 +31,13 @@ def build(out: Path) -> list[str]:
     import pdoc
     import pdoc.render
 
-    _name_type_parameters([m for m in MODULES if not m.startswith("!")])
+    names = modules()
+    _name_type_parameters(names)
     pdoc.render.configure(docformat="restructuredtext", show_source=True,
                           footer_text="negsim API reference")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pdoc.pdoc(*MODULES, output_directory=out)
+        pdoc.pdoc(*names, output_directory=out)
     return [f"{w.category.__name__}: {w.message}" for w in caught]
 
 
