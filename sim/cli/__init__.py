@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
+import sim.cli.calibrating  # noqa: F401  (registers calibrate)
 from sim.cli import charts, describe, running, scoring  # noqa: F401  (they register commands)
 from sim.cli.app import EXIT_INTERRUPTED, app, available_cores, err, progress_bar
 
