@@ -336,7 +336,7 @@ def write_posterior_scenario(source: Path, target: Path, table: pd.DataFrame,
 
     values: dict[str, Any] = {r.parameter: float(r.median)
                               for r in table.itertuples(index=False)}
-    notes = {r.parameter: (f"posterior median (negsim calibrate; prior {r.prior_low:g}..."
+    notes = {r.parameter: (f"posterior median (negsim calibrate; prior {r.prior_low:g}.."
                            f"{r.prior_high:g}, 90% interval {r.q05:.4g}-{r.q95:.4g})")
              for r in table.itertuples(index=False)}
     fixed = dict(parse_override(s) for s in sets)

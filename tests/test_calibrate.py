@@ -90,10 +90,10 @@ def duel(tmp_path_factory) -> Path:
     return path
 
 
-def _cal(scn: Path, out: Path, budget: int, *extra: str):
+def _cal(scn: Path, out: Path, budget: int, *extra: str, jobs: int = 1):
     return invoke("calibrate", scn, "--vary", "factions.west.strength=50..200",
                   "--particles", "10", "--runs-per-sample", "3", "--budget", budget,
-                  "--populations", "4", "--jobs", "1", "--seed", "5", "--out", out, *extra)
+                  "--populations", "4", "--jobs", jobs, "--seed", "5", "--out", out, *extra)
 
 
 @pytest.mark.slow
@@ -106,8 +106,8 @@ def test_calibrate_writes_the_posterior_and_resumes(duel, tmp_path):
     second = _cal(duel, a, 240)
     assert second.exit_code == 0, second.output
     assert "resuming" in second.output
-    fresh = tmp_path / "fresh"
-    assert _cal(duel, fresh, 240).exit_code == 0
+    fresh = tmp_path / "fresh"  # in one go, on two worker processes
+    assert _cal(duel, fresh, 240, jobs=2).exit_code == 0
     for name in ("posterior.csv", "particles.csv", "populations.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(a / name), pd.read_csv(fresh / name))
     post = pd.read_csv(a / "posterior.csv")

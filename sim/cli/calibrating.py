@@ -55,8 +55,8 @@ PerSampleOpt = Annotated[int, typer.Option(
          "noise in each distance. Example: --runs-per-sample 10")]
 PopulationsOpt = Annotated[int, typer.Option(
     "--populations", min=1,
-    help="The most populations (the first is the prior; each later one halves the tolerance "
-         "by --quantile). Example: --populations 6")]
+    help="The most populations: the first draws from the prior; each later one's tolerance is "
+         "the --quantile of the previous one's distances. Example: --populations 6")]
 QuantileOpt = Annotated[float, typer.Option(
     "--quantile", min=0.01, max=0.99,
     help="The tolerance of each population is this weighted quantile of the previous "

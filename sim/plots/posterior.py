@@ -31,6 +31,7 @@ def pair_plot(pop: Population, paths: Sequence[str], ranges: Sequence[tuple[floa
     axes = np.atleast_2d(fig.subplots(d, d, squeeze=False))
     w = pop.weights
     colour = BLOC_COLOURS[0]
+    bins = int(np.clip(1.5 * np.sqrt(len(w)), 8, 25))  # ~9 for 40 particles, 25 from 280
     for i in range(d):
         for j in range(d):
             ax = axes[i, j]
@@ -40,7 +41,7 @@ def pair_plot(pop: Population, paths: Sequence[str], ranges: Sequence[tuple[floa
             xi = pop.theta[:, j]
             lo, hi = ranges[j]
             if i == j:
-                ax.hist(xi, bins=20, range=(lo, hi), weights=w, color=colour, alpha=0.75)
+                ax.hist(xi, bins=bins, range=(lo, hi), weights=w, color=colour, alpha=0.75)
                 q05, q50, q95 = weighted_quantile(xi, w, [0.05, 0.5, 0.95])
                 ax.axvspan(q05, q95, color=colour, alpha=0.12, lw=0)
                 ax.axvline(q50, color=INK, lw=1.2)
