@@ -100,8 +100,12 @@ def _arguments(o: CalibrateOptions, folder: Path) -> str:
         args += ["--set", s]
     args += ["--budget", str(o.budget), "--particles", str(o.particles), "--runs-per-sample",
              str(o.runs_per_sample), "--populations", str(o.populations), "--quantile",
-             f"{o.quantile:g}", "--seed", str(o.seed), "--out", str(folder)]
-    return shlex.join(args)
+             f"{o.quantile:g}", "--seed", str(o.seed)]
+    if o.jobs is not None:
+        args += ["--jobs", str(o.jobs)]
+    if o.scheduler is not None:
+        args += ["--scheduler", o.scheduler]
+    return shlex.join([*args, "--out", str(folder)])
 
 
 @app.command()
