@@ -41,8 +41,9 @@ from sim.scenario import EVENT_PATH, Scenario, ScenarioError, load_scenario, sce
 __all__ = ["CalibrationError", "CalibrationFolder", "Distance", "Parameter", "parse_parameters",
            "posterior_scenario_text", "posterior_table", "write_posterior_scenario"]
 
-#: The fields of calibration.json that must match for a folder to be resumed.
-KEY_FIELDS = ("scenario_file", "scenario_digest", "sets", "parameters", "particles",
+#: The fields of calibration.json that must match for a folder to be resumed (the scenario by
+#: its content, so the same file named by another path resumes).
+KEY_FIELDS = ("scenario_digest", "sets", "parameters", "particles",
               "runs_per_sample", "seed", "quantile")
 
 

@@ -123,9 +123,12 @@ def test_calibrate_writes_the_posterior_and_resumes(duel, tmp_path):
     assert scn.factions["west"].strength == pytest.approx(row["median"], rel=1e-3)
     assert scn.factions["east"].strength == 100
     assert "posterior median (negsim calibrate" in (a / "duel_obs_posterior.toml").read_text()
-    # another seed on the same folder is refused, saying what differs
+    # another seed or range on the same folder is refused, saying what differs
     assert_bad(_cal(duel, a, 240, "--seed", "6"), "holds a different calibration",
                "seed: the folder has 5, this command 6")
+    other = invoke("calibrate", duel, "--vary", "factions.west.strength=60..200",
+                   "--particles", "10", "--runs-per-sample", "3", "--seed", "5", "--out", a)
+    assert_bad(other, "parameters: the folder has", '"low": 50.0', '"low": 60.0')
 
 
 def test_calibrate_rejects_bad_input_without_writing(duel, tmp_path):
