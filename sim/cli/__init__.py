@@ -2,7 +2,8 @@
 
 ``sim.cli.app`` holds the app and what the commands share; each command group registers on it
 from its own module: ``running`` (run, sweep), ``describe`` (check, explain, fields),
-``charts`` (plot, report, compare), ``exporting`` (export) and ``scoring`` (score).
+``charts`` (plot, report, compare), ``exporting`` (export), ``scoring`` (score) and
+``calibrating`` (calibrate).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import sys
 
 from sim.cli import (  # noqa: F401  (they register commands)
+    calibrating,
     charts,
     describe,
     exporting,
