@@ -164,8 +164,12 @@ class Attribution:
         c = self.contributions
         m = len(c)
         mean = c.mean(axis=0)
-        se = (np.zeros_like(mean) if self.exact or m < 2
-              else c.std(axis=0, ddof=1) / math.sqrt(m))
+        if self.exact:
+            se = np.zeros_like(mean)
+        elif m < 2:  # one ordering says nothing of the spread
+            se = np.full_like(mean, np.nan)
+        else:
+            se = c.std(axis=0, ddof=1) / math.sqrt(m)
         total = self.v_all[0] - self.v_none[0]
         df = pd.DataFrame({
             "actor": list(self.actors), "name": list(self.names), "shapley": mean,
@@ -291,6 +295,7 @@ def scn_name(spec: AttributionRun) -> str:
 def plot_attribution(a: Attribution, ax=None, title: str | None = None):
     """Each actor's Shapley value with its 95% interval, ranked, as horizontal bars."""
     from sim.plots.style import INK, caption, figure_of, new_figure, titles, whiskers
+    from sim.text import count
 
     t = a.table()
     fig, own = figure_of(ax)
@@ -309,21 +314,25 @@ def plot_attribution(a: Attribution, ax=None, title: str | None = None):
     share = a.outcome.binary
     unit = "percentage points" if share else (a.outcome.unit or "")
     scale = 100.0 if share else 1.0
-    ax.xaxis.set_major_formatter(lambda v, _p: f"{v * scale:+.0f}" if share else f"{v:+.3g}")
+    ax.xaxis.set_major_formatter(
+        lambda v, _p: "0" if abs(v * scale) < 1e-9 else (f"{v * scale:+.0f}" if share
+                                                          else f"{v:+.3g}"))
     ax.set_xlabel(f"Shapley value: contribution to {a.outcome.label}"
                   + (f" ({unit})" if unit else ""))
     ax.grid(axis="x", alpha=0.3, zorder=0)
     va, vn = a.v_all[0], a.v_none[0]
     fmt = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:.3g}")
     how = (f"every one of the {len(a.perms)} orderings" if a.exact
-           else f"{len(a.perms)} sampled orderings")
+           else count(len(a.perms), "sampled ordering"))
     titles(fig, ax, title or f"Who made the outcome: {a.outcome.label}",
            f"{a.meta.get('scenario', '')}: {a.kind}, {how}, {a.runs} runs per coalition",
            own)
+    noise = ("the runs' own noise is shared by every coalition (common random numbers)")
     caption(fig, [f"{a.outcome.label} with every actor: {fmt(va)}; with none: {fmt(vn)}. The "
-                  "values add up to the difference. Whiskers: 95% intervals over the sampled "
-                  "orderings (the runs' own noise is shared by every coalition: common random "
-                  "numbers)."], own)
+                  "values add up to the difference. "
+                  + ("Every ordering is used, so there is no ordering error; " + noise + "."
+                     if a.exact else
+                     f"Whiskers: 95% intervals over the sampled orderings; {noise}.")], own)
     return fig
 
 
@@ -354,6 +363,8 @@ def attribution_section(folder: str | Path) -> str | None:
     import base64
     import html
 
+    from sim.text import count
+
     folder = Path(folder)
     try:
         data = json.loads((folder / FILES[0]).read_text())
@@ -362,13 +373,13 @@ def attribution_section(folder: str | Path) -> str | None:
     esc = html.escape
     rows = "".join(
         f"<tr><td>{esc(r['name'])}</td><td>{r['shapley']:+.3f}</td>"
-        f"<td>{r['low']:+.3f} to {r['high']:+.3f}</td></tr>" for r in data["shapley"])
+        f"<td>{_interval(r['low'], r['high'])}</td></tr>" for r in data["shapley"])
     img = ""
     if (folder / FILES[2]).exists():
         b64 = base64.b64encode((folder / FILES[2]).read_bytes()).decode()
         img = f'<img alt="attribution" src="data:image/png;base64,{b64}">'
     how = ("every ordering" if data["every_ordering"]
-           else f"{data['orderings']} sampled orderings")
+           else count(data["orderings"], "sampled ordering"))
     return (
         "<section><h2>Attribution</h2>"
         f"<p>Shapley values of the {esc(data['actors_kind'])} over "
@@ -377,3 +388,7 @@ def attribution_section(folder: str | Path) -> str | None:
         f"{data['v_all'][0]:.3f}, with none {data['v_none'][0]:.3f}.</p>"
         "<table><thead><tr><th>actor</th><th>Shapley value</th><th>95% interval</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>{img}</section>")
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "n/a" if low is None or high is None else f"{low:+.3f} to {high:+.3f}"

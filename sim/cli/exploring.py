@@ -17,6 +17,7 @@ from rich.table import Table
 
 from sim.cli.app import EXIT_RUNS_FAILED, BadInput, app, err, guarded, options, out, plain
 from sim.cli.running import JobsOpt, QuietOpt, RunSetOpt, SchedulerOpt, StepsOpt
+from sim.text import count
 
 __all__ = ["attribute", "discover"]
 
@@ -117,9 +118,9 @@ def _print_discovery(cases, d) -> None:
     lt = Table(title=f"Box {d.chosen} ({d.rule}): coverage {b.coverage:.0%}, density "
                      f"{b.density:.0%}, {int(b.n)} of {d.points} points",
                title_justify="left")
-    for c, j in (("parameter", "left"), ("low", "right"), ("high", "right"),
-                 ("sampled range", "right"), ("quasi-p", "right")):
-        lt.add_column(c, justify=j)
+    lt.add_column("parameter", overflow="fold")
+    for c in ("low", "high", "sampled range", "quasi-p"):
+        lt.add_column(c, justify="right")
     for r in d.limits.itertuples(index=False):
         if r.values is not None:
             lt.add_row(escape(r.parameter), escape("{" + ", ".join(r.values) + "}"), "", "",
@@ -208,7 +209,7 @@ def attribute(o: AttributeOptions) -> None:
     jobs = o.jobs or available_cores()
     if not o.quiet:
         how = (f"every one of the {len(perms)} orderings" if exact
-               else f"{len(perms)} sampled orderings")
+               else count(len(perms), "sampled ordering"))
         err.print(f"{plain(scn.model.name)}: {len(actors)} {o.actors}, {how}: "
                   f"{len(coalitions)} coalitions x {o.runs} runs = {total:,} runs",
                   highlight=False)
@@ -246,16 +247,21 @@ def _print_attribution(a, outcome) -> None:
     def lvl(v: float) -> str:
         return f"{v:.1%}" if share else f"{v:.4g}"
 
+    unit = " (pp)" if share else ""
     t = Table(title=f"{escape(a.meta['scenario'])}: who made {escape(outcome.label)} "
-                    f"({'every ordering' if a.exact else f'{len(a.perms)} sampled orderings'}"
+                    f"({'every ordering' if a.exact else count(len(a.perms), 'sampled ordering')}"
                     f", {len(a.values)} coalitions x {a.runs} runs)", title_justify="left")
-    for c, j in (("rank", "right"), ("actor", "left"), ("Shapley value", "right"),
-                 ("95% interval", "right"), ("share of the difference", "right")):
+    for c, j in (("rank", "right"), (a.kind[:-1], "left"), (f"Shapley value{unit}", "right"),
+                 (f"95% interval{unit}", "right")):
         t.add_column(c, justify=j)
+
+    def bare(v: float) -> str:
+        return f"{v * 100:+.1f}" if share else f"{v:+.4g}"
+
     for i, r in enumerate(a.table().itertuples(index=False), 1):
-        t.add_row(str(i), escape(r.name), fmt(r.shapley),
-                  "every ordering" if a.exact else f"{fmt(r.low)} to {fmt(r.high)}",
-                  "n/a" if math.isnan(r.share) else f"{r.share:.0%}")
+        t.add_row(str(i), escape(r.name), bare(r.shapley),
+                  "every ordering" if a.exact else
+                  ("n/a" if math.isnan(r.low) else f"[{bare(r.low)}, {bare(r.high)}]"))
     out.print(t)
     va, vn = a.v_all, a.v_none
     total = float(a.contributions.sum(axis=1).mean())
