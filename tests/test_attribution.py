@@ -109,6 +109,10 @@ def test_an_absent_mediator_has_no_initiative_of_its_own_or_scheduled():
                 if (e.get("initiative") or {}).get("mediator") == "russia_turkey"]
     assert len(data["events"]) == len(scn.events)  # their other changes stay
     assert [e for e in data["events"] if (e.get("initiative") or {}).get("mediator") == "un"]
+    none = coalition_scenario(scn.to_dict(), "mediators", tuple(scn.mediators), [])
+    assert len(none.events) == len(scn.events)
+    assert all(e.initiative is None for e in none.events)
+    assert all(m.activity == 0 for m in none.mediators.values())
 
 
 def test_the_full_coalition_is_the_scenario_itself():
