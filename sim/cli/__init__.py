@@ -2,8 +2,8 @@
 
 ``sim.cli.app`` holds the app and what the commands share; each command group registers on it
 from its own module: ``running`` (run, sweep), ``describe`` (check, explain, fields),
-``charts`` (plot, report, compare), ``exporting`` (export), ``scoring`` (score) and
-``calibrating`` (calibrate).
+``charts`` (plot, report, compare), ``exporting`` (export), ``scoring`` (score),
+``calibrating`` (calibrate) and ``exploring`` (discover, attribute).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sim.cli import (  # noqa: F401  (they register commands)
     calibrating,
     charts,
     describe,
+    exploring,
     exporting,
     running,
     scoring,
