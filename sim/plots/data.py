@@ -276,7 +276,8 @@ class Tables:
     def at_point(self, point: int) -> Tables:
         """The runs of one sweep point, as the tables of a run folder (run charts draw them;
         their titles name the point). :class:`ResultsError` naming the valid points if the
-        sweep has no such point, or if these are not a sweep's tables."""
+        sweep has no such point, or if these are not a sweep's tables. ``point_values`` holds
+        the point's varied values."""
         if self.kind != "sweep" or self.point is not None:
             raise ResultsError(f"--point {point}: only for a sweep folder (this is a run "
                                "folder: its charts need no --point)")
@@ -296,10 +297,7 @@ class Tables:
             if len(row):
                 values = {k: v for k, v in row.iloc[0].items() if k != "point"}
         base = self.info
-        where = ", ".join(f"{k.split('.')[-2]}.{k.split('.')[-1]}={_short(v)}"
-                          if k.count(".") else f"{k}={_short(v)}" for k, v in values.items())
-        sub._info = replace(base, name=f"{base.name}, sweep point {point}"
-                            + (f" ({where})" if where else ""))
+        sub._info = replace(base, name=f"{base.name}, sweep point {point}")
         sub.point_values = values
         return sub
 
@@ -372,10 +370,6 @@ def as_tables(data: Any, *, scenario: Any = None, points: pd.DataFrame | None = 
                       manifest=data.get("manifest"), scenario=scenario,
                       points=points if points is not None else data.get("points"))
     raise TypeError(f"expected Results, Tables, a DataFrame or a mapping, not {type(data)!r}")
-
-
-def _short(v: Any) -> str:
-    return f"{float(v):.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def run_key(df: pd.DataFrame) -> list[str]:
