@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Wedge
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import blended_transform_factory
 
 from sim.plots.data import (
     ScenarioInfo,
@@ -585,14 +586,13 @@ def plot_diplomacy(data: Any, *, scenario: Any = None, ax: Sequence[Axes] | None
     b.errorbar(by["share_in_force"], y,
                xerr=whiskers(by["share_in_force"], by["low"], by["high"]), fmt="none", ecolor=INK,
                capsize=3, lw=1)
+    column = blended_transform_factory(b.transAxes, b.transData)  # a column right of the axes
     for yi, r in zip(y, by.itertuples(), strict=True):
         acc = "" if math.isnan(r.responses_accepted) else \
-            f"; {r.responses_accepted:.0%} of answers yes"
-        hi_ = 0.0 if math.isnan(r.high) else r.high
-        right = hi_ < 0.55
-        b.text(hi_ + 0.02 if right else r.low - 0.02, yi, f"{r.in_force} of {r.proposals}{acc}",
-               va="center", ha="left" if right else "right", fontsize=8, color=INK,
-               bbox=None if right else {"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
+            f"\n{r.responses_accepted:.0%} of answers yes"
+        b.text(1.03, yi, f"{r.in_force} of {r.proposals} in force{acc}", transform=column,
+               va="center", ha="left", fontsize=8, color=INK, linespacing=1.05,
+               gid="in-force-count")
     b.set_yticks(y, [f"{r.label}\n{r.per_run:.1f} per run" for r in by.itertuples()],
                  fontsize=8.5, linespacing=1.05)
     b.invert_yaxis()
