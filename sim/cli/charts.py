@@ -206,11 +206,14 @@ def report(
     _warn_incomplete(res)
     out.print(f"[green]report[/] {escape(str(target))} ({len(rendered)} charts, "
               f"{target.stat().st_size / 1e6:.1f} MB)")
+    same: dict[str, list[str]] = {}
     for name, why in skipped.items():
         if why.startswith("failed:"):
             err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
         else:
-            out.print(f"[yellow]not included[/] {name}: {escape(why)}")
+            same.setdefault(why, []).append(name)
+    for why, which in same.items():
+        out.print(f"[yellow]not included[/] {', '.join(which)}: {escape(why)}")
     if any(v.startswith("failed:") for v in skipped.values()):
         raise typer.Exit(EXIT_RUNS_FAILED)
 

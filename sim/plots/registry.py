@@ -195,7 +195,8 @@ def applies(chart: Chart, t: Tables) -> str | None:
     if not chart.sweep and t.kind == "sweep" and t.point is None:
         k = t.n_points
         return (f"a run chart; this sweep's {k} points differ in their varied parameters and "
-                f"their runs are not pooled: draw it for one point with --point N (0 to {k - 1})")
+                f"their runs are not pooled: draw it for one point with negsim plot --point N "
+                f"(0 to {k - 1})")
     return chart.applies(t)
 
 

@@ -8,6 +8,7 @@ ceasefire): a share of runs (outcome classes, ``victory:<faction>``) or a mean
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -206,12 +207,16 @@ def sweep_outcomes_dataset(data: Any, path: str, *, max_bins: int = 10,
         raise ResultsError(f"{path!r} is not a varied path of this sweep")
     code, labels, mids, mode = _bins(base[path], max_bins)
     others = [p for p in sweep_paths(t) if p != path] if split and not is_sampled(t) else []
-    keys = pd.DataFrame({"others": _combos(base, others).to_numpy(), "group": code.to_numpy()})
+    labels_ = _combos(base, others).to_numpy()
+    rank = (base[others].apply(tuple, axis=1).rank(method="dense").to_numpy(dtype=int)
+            if others else np.zeros(len(base), dtype=int))   # combinations in value order
+    keys = pd.DataFrame({"rank": rank, "others": labels_, "group": code.to_numpy()})
     rows = []
     runs = t.runs
     for o in outcomes:
         y = o.values(runs)
-        for (combo, g), idx in keys.groupby(["others", "group"], sort=True).groups.items():
+        for (_, combo, g), idx in keys.groupby(["rank", "others", "group"],
+                                               sort=True).groups.items():
             sel = y[np.asarray(idx)]
             est, lo, hi = o.summary(sel)
             rows.append({"group": int(g), "label": labels[int(g)], "x": mids[int(g)],
@@ -524,7 +529,7 @@ def _plot_scatter(t: Tables, paths: list[str], ax: Axes | None, o: Outcome) -> F
         art = ax.scatter(d["x"], d["y"], c=d["value"], s=size, cmap="viridis", vmin=vmin,
                          vmax=vmax, edgecolors="#333333", linewidths=0.4, gid="sweep-scatter")
     cb = ax.figure.colorbar(art, ax=ax, format=fmt)
-    cb.set_label(o.label + (" (mean per hex)" if hexbin else ""))
+    cb.set_label(textwrap.fill(o.label + (" (mean per hexagon)" if hexbin else ""), 38))
     pts = t.points
     for axis, p in ((ax.xaxis, paths[0]), (ax.yaxis, paths[1])):
         if _is_categorical(pts[p]):
@@ -544,10 +549,14 @@ def _plot_scatter(t: Tables, paths: list[str], ax: Axes | None, o: Outcome) -> F
     titles(fig, ax, f"{info.name}: {o.label}",
            f"{design_kind(t)} design, {len(d)} sweep points ({what})", own)
     est = ("the point's share of runs" if o.binary else f"the point's mean {o.label}")
-    caption(fig, [f"Colour: {est}, with Monte Carlo noise from its finite runs. Both axes on "
+    if hexbin:
+        est = f"the mean over the points in the hexagon of {est.replace('the ', 'each ', 1)}"
+    marks = "hexagons" if hexbin else "dots"
+    caption(fig, [f"Colour: {est}, with Monte Carlo noise from finite runs. Both axes on "
                    "the sampled values' own scales."
                    + (f" The other varied paths ({', '.join(others)}) vary between points too: "
-                      "neighbouring dots can differ because of them." if others else "")], own)
+                      f"neighbouring {marks} can differ because of them." if others else "")],
+            own)
     return fig
 
 
