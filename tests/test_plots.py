@@ -761,14 +761,23 @@ def test_cli_plot_outcome_and_point(sweep_lhs, run_a):
 
 
 def test_sweep_summary_reads_the_outcome(scenario_file, tmp_path):
-    args = ["sweep", scenario_file, "--vary", "factions.west.war_cost=0,0.1", "--runs", "3",
-            "--steps", "30", "-q", "--jobs", "1"]
+    args = ["sweep", scenario_file, "--vary", "backers.west_patron.capacity=0,30", "--runs",
+            "3", "--steps", "30", "-q", "--jobs", "1"]
     res = invoke(*args, "--out", tmp_path / "a", "--outcome", "control:west")
     assert res.exit_code == 0, res.output
-    assert "Highest final control: west: point" in res.output
     runs = pd.read_parquet(tmp_path / "a" / "runs.parquet")
-    best = runs.groupby("point")["control_west"].mean().max()
-    assert f"{best:.1%}" in res.output
+    mean = runs.groupby("point")["control_west"].mean()
+    assert mean[1] > mean[0]      # a west patron with capacity 30 wins ground
+    text = " ".join(res.output.split())
+    assert f"Highest final control: west: point 1 (backers.west_patron.capacity=30): " \
+        f"{mean[1]:.1%}" in text
+    assert f"Lowest final control: west: point 0 (backers.west_patron.capacity=0): " \
+        f"{mean[0]:.1%}" in text
+    short = [*args[:6], "--steps", "1", *args[8:]]    # one week: every run still at war
+    res = invoke(*short, "--out", tmp_path / "c", "--outcome", "ongoing")
+    assert res.exit_code == 0, res.output
+    assert "P(ongoing war) is 100.0% at every one of the 2 points" in " ".join(res.output.split())
+    assert "Highest" not in res.output
     res = invoke(*args, "--out", tmp_path / "b", "--outcome", "victory:nobody")
     assert res.exit_code == 2 and "first_ceasefire" in res.output
     assert not (tmp_path / "b").exists()    # nothing ran, nothing written
