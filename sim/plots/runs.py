@@ -1,6 +1,8 @@
-"""Charts of the runs of a results folder (a sweep's runs pooled over its points): outcomes,
-time to the first ceasefire, fans of control and strength, backers' support, diplomacy, the
-site map and the life of ceasefires."""
+"""Charts of the runs of a results folder: outcomes, time to the first ceasefire, fans of
+control and strength, backers' support, diplomacy, the site map and the life of ceasefires.
+
+For a sweep, draw them for one point (``Tables.at_point(n)``); given a whole sweep's tables they
+pool its points and say so in the caption, and the command line does not draw them."""
 
 from __future__ import annotations
 
