@@ -73,7 +73,8 @@ class Outcome:
 
     def summary(self, values: np.ndarray) -> tuple[float, float, float]:
         """Estimate and 95% interval of the values of a set of runs: a share with Wilson's
-        interval, or a mean with a normal one (NaN when there are no runs)."""
+        interval, or a mean with a normal one, kept within the values' range (a share of
+        value within 0 and 1, weeks at least 0; NaN when there are no runs)."""
         v = np.asarray(values, dtype=float)
         n = len(v)
         if n == 0:
@@ -83,7 +84,8 @@ class Outcome:
             return (float(v.mean()), lo, hi)
         m = float(v.mean())
         half = 1.959964 * float(v.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-        return (m, m - half, m + half)
+        top = 1.0 if self.kind == "level" else math.inf  # a share of value, or weeks
+        return (m, max(m - half, 0.0), min(m + half, top))
 
 
 def outcome_specs(factions: Sequence[str]) -> list[str]:

@@ -69,3 +69,13 @@ def test_per_point_means_carry_normal_intervals():
     assert df.loc[0, "value"] == pytest.approx(v.mean())
     assert (df.loc[0, "low"], df.loc[0, "high"]) == pytest.approx((v.mean() - half,
                                                                   v.mean() + half))
+
+
+def test_mean_intervals_stay_within_the_values_range():
+    control = parse_outcome("control:west", FACTIONS)
+    est, lo, hi = control.summary(np.array([0.0, 0.0, 0.3]))
+    assert est == pytest.approx(0.1) and lo == 0.0 and 0.1 < hi < 1.0   # unclipped: -0.24
+    assert control.summary(np.array([1.0, 1.0, 0.7]))[2] == 1.0
+    weeks = parse_outcome("first_ceasefire", FACTIONS)
+    assert weeks.summary(np.array([1.0, 1.0, 30.0]))[1] == 0.0
+    assert all(math.isnan(x) for x in control.summary(np.array([0.4]))[1:])

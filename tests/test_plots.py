@@ -413,10 +413,9 @@ def test_sweep_charts(sweep_lhs):
     for ax in visible:
         assert len([ln for ln in ax.lines if ln.get_gid() == "sweep-line"]) == 1
         assert len(ax.lines[0].get_xdata()) == df["group"].nunique()
-    fig = P.plot_sweep_heatmap(t, paths)
-    img = [i for i in fig.axes[0].images if i.get_gid() == "heatmap"][0]
+    fig = P.plot_sweep_heatmap(t, paths)   # a sampled design: one dot per point
+    assert not fig.axes[0].images
     d = P.sweep_heatmap_dataset(t, *paths)
-    assert img.get_array().shape == d["share"].shape
     assert d["n"].sum() == len(t.runs)
     inf = P.influence_dataset(t)
     assert set(inf["path"]) == set(paths)
@@ -494,8 +493,12 @@ def test_cli_plot_sweep_folder(sweep_lhs):
     res = invoke("plot", sweep_lhs, "--only", "sweep-outcomes,sweep-influence,outcomes")
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in (sweep_lhs / "charts").iterdir())
-    assert "sweep-influence.png" in files and "outcomes.png" in files
+    assert "sweep-influence.png" in files
     assert sum(f.startswith("sweep-outcomes-") for f in files) == 2
+    # a run chart is not drawn from the pooled runs of different points: it names --point
+    assert "outcomes.png" not in files
+    assert re.search(r"not drawn outcomes: a run chart.*--point N \(0 to 9\)",
+                     " ".join(res.output.split()))
 
 
 def test_cli_bad_input(run_a, tmp_path):
@@ -578,3 +581,266 @@ def test_compare_of_a_folder_with_itself_warns(run_a):
     res = invoke("compare", run_a, run_a)
     assert res.exit_code == 0, res.output
     assert "same scenario with the same overrides and seed" in " ".join(res.output.split())
+
+
+# ============================================================================ sweeps: designs,
+# outcomes, points
+@pytest.fixture(scope="module")
+def sweep_grid(tmp_path_factory, scenario_file) -> Path:
+    """A 3 x 2 grid over two paths, 3 runs per point."""
+    points = [{"model.incident_breakdown": x, "factions.west.war_cost": y}
+              for x in (0.0, 0.4, 0.8) for y in (0.0, 0.1)]
+    return write_sweep(tmp_path_factory.mktemp("sweep") / "grid", scenario_file, "grid",
+                       points, 3)
+
+
+@pytest.mark.parametrize(("design", "sampled"), [
+    ("grid", False), ("lhs", True), ("sobol", True), ("saltelli", True), ("morris", True),
+    ("qmc-sobol", True), (" Grid ", False)])
+def test_every_design_but_a_grid_is_sampled(design, sampled):
+    assert P.is_sampled(design) is sampled
+    t = P.as_tables({"runs": pd.DataFrame({"point": [0], "outcome": ["stalemate"]}),
+                     "manifest": {"kind": "sweep", "design": {"design": design}}})
+    assert P.is_sampled(t) is sampled
+
+
+def test_sampled_two_path_chart_is_a_scatter_on_true_scales(sweep_lhs):
+    t = tables(sweep_lhs)
+    x, y = P.sweep_paths(t)
+    fig = P.plot_sweep_heatmap(t, [x, y])
+    ax = fig.axes[0]
+    dots = [c for c in ax.collections if c.get_gid() == "sweep-scatter"][0]
+    pts = t.points.set_index("point")
+    assert len(dots.get_offsets()) == len(pts) == t.n_points
+    d = P.sweep_scatter_dataset(t, x, y)
+    np.testing.assert_allclose(dots.get_offsets()[:, 0], pts.loc[d["point"], x])
+    np.testing.assert_allclose(dots.get_offsets()[:, 1], pts.loc[d["point"], y])
+    durable = P.sweep_outcome(t).values(t.runs)
+    expect = pd.Series(durable).groupby(t.runs["point"].to_numpy()).mean()
+    np.testing.assert_allclose(dots.get_array(), expect.loc[d["point"]])
+    assert fig.axes[1].get_ylabel() == "P(durable ceasefire)"   # the colorbar names it
+    fig.draw_without_rendering()
+    for tick in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        digits = re.sub(r"[^0-9]", "", tick.get_text())
+        assert len(digits) <= 4, tick.get_text()     # no 7-digit sampled values as ticks
+
+
+def test_sampled_two_path_chart_is_a_hexbin_for_many_points(sweep_lhs, monkeypatch):
+    monkeypatch.setattr("sim.plots.sweeps.MAX_SCATTER_POINTS", 5)
+    t = tables(sweep_lhs)
+    ax = P.plot_sweep_heatmap(t).axes[0]
+    assert [c for c in ax.collections if c.get_gid() == "sweep-hexbin"]
+
+
+def hand_sweep(design: str = "lhs", n_points: int = 12, runs: int = 5) -> P.Tables:
+    """A sweep of the tiny scenario built by hand: two sampled paths, outcomes drawn at random
+    (victories by Alpha more likely at high patron capacity)."""
+    rng = np.random.default_rng(5)
+    cap = rng.uniform(0, 10, n_points).round(4)
+    lev = rng.uniform(0, 0.05, n_points).round(6)
+    rows = []
+    for p in range(n_points):
+        for r in range(runs):
+            won = rng.random() < cap[p] / 12
+            rows.append({"point": p, "run": r, "weeks": 10,
+                         "outcome": "victory:a" if won else
+                         rng.choice(["durable_ceasefire", "stalemate"]),
+                         "first_ceasefire_step": pd.NA if won else int(rng.integers(1, 10)),
+                         "control_a": rng.random(), "control_b": rng.random()})
+    runs_df = pd.DataFrame(rows)
+    runs_df["first_ceasefire_step"] = runs_df["first_ceasefire_step"].astype("Int64")
+    pts = pd.DataFrame({"point": range(n_points), "backers.pa.capacity": cap,
+                        "mediators.un.leverage": lev})
+    return P.as_tables({"runs": runs_df, "manifest": {"kind": "sweep", "design": {
+        "design": design, "paths": list(pts.columns[1:])}}}, scenario=TINY_SCENARIO,
+        points=pts)
+
+
+def test_victory_outcome_changes_the_plotted_values():
+    t = hand_sweep()
+    paths = P.sweep_paths(t)
+    share = {o: t.runs.assign(y=t.runs["outcome"] == o).groupby("point")["y"].mean()
+             for o in ("victory:a", "durable_ceasefire")}
+    assert not np.allclose(share["victory:a"], share["durable_ceasefire"])
+    for spec, label in (("victory:a", "P(victory: a)"), (None, "P(durable ceasefire)")):
+        fig = P.plot_sweep_heatmap(t, paths, outcome=spec)
+        dots = [c for c in fig.axes[0].collections if c.get_gid() == "sweep-scatter"][0]
+        np.testing.assert_allclose(dots.get_array(), share[spec or "durable_ceasefire"])
+        assert fig.axes[1].get_ylabel() == label
+    df = P.sweep_outcomes_dataset(t, paths[0], outcome="victory:a")
+    assert set(df["outcome"]) == {"victory:a"} and df["n"].sum() == len(t.runs)
+    done, _ = P.render_charts(t, ["sweep-influence"],
+                              options=P.ChartOptions(outcome="victory:a"))
+    assert "P(victory: a)" in done[0].figure.get_suptitle()
+    with pytest.raises(ValueError, match="expected one of .*victory:b"):
+        P.plot_sweep_heatmap(t, paths, outcome="victory:nobody")
+
+
+def test_mean_outcomes_of_a_sweep(sweep_lhs):
+    t = tables(sweep_lhs)
+    paths = P.sweep_paths(t)
+    weeks = P.sweep_scatter_dataset(t, *paths, outcome="first_ceasefire")
+    first = pd.to_numeric(t.runs["first_ceasefire_step"]).fillna(t.runs["weeks"])
+    np.testing.assert_allclose(weeks["value"], first.groupby(t.runs["point"]).mean())
+    from scipy import stats
+
+    h = hand_sweep()
+    inf = P.influence_dataset(h, outcome="control:a", n_boot=0)
+    control = h.runs.groupby("point")["control_a"].mean()
+    x = h.points.set_index("point").loc[control.index, inf["path"][0]]
+    assert inf["spearman"][0] == pytest.approx(stats.spearmanr(x, control).statistic)
+    fig = P.plot_sweep_outcomes(t, paths[0], outcome="first_ceasefire")
+    assert len(fig.axes) == 1 and "weeks to the first ceasefire" in fig.get_suptitle()
+    assert fig.axes[0].get_ylabel() == "Weeks"
+
+
+def test_a_grid_line_never_joins_points_that_differ_in_another_path(sweep_grid):
+    t = tables(sweep_grid)
+    x, other = P.sweep_paths(t)
+    fig = P.plot_sweep_outcomes(t, x, outcome="durable_ceasefire")
+    lines = [ln for ln in fig.axes[0].lines if ln.get_gid() == "sweep-line"]
+    assert sorted(ln.get_label() for ln in lines) == ["0", "0.1"]
+    runs, pts = t.runs, t.points
+    for ln in lines:
+        at = pts[pts[other] == float(ln.get_label())].sort_values(x)
+        assert len(ln.get_ydata()) == len(at) == 3
+        expect = [(runs.loc[runs["point"] == p, "outcome"] == "durable_ceasefire").mean()
+                  for p in at["point"]]
+        np.testing.assert_allclose(ln.get_ydata(), expect)
+    assert "One line per combination" in " ".join(fig._supxlabel.get_text().split())
+    grid = P.sweep_heatmap_dataset(t, x, other)   # a cell per grid value, short labels
+    assert grid["x_labels"] == ["0", "0.4", "0.8"] and grid["n"].min() == 3
+
+
+def test_many_combinations_are_grey_lines_under_the_pooled_mean(sweep_grid, monkeypatch):
+    monkeypatch.setattr("sim.plots.sweeps.MAX_COMBO_LINES", 1)
+    t = tables(sweep_grid)
+    x, _ = P.sweep_paths(t)
+    ax = P.plot_sweep_outcomes(t, x, outcome="durable_ceasefire").axes[0]
+    assert len([ln for ln in ax.lines if ln.get_gid() == "sweep-combo-line"]) == 2
+    bold = [ln for ln in ax.lines if ln.get_gid() == "sweep-line"]
+    assert len(bold) == 1 and "mean over the 2 combinations" in bold[0].get_label()
+    pooled = P.sweep_outcomes_dataset(t, x, outcome="durable_ceasefire")
+    np.testing.assert_allclose(bold[0].get_ydata(), pooled.sort_values("x")["value"])
+
+
+def test_run_charts_of_a_sweep_are_per_point(sweep_lhs):
+    t = tables(sweep_lhs)
+    done, skipped = P.render_charts(t, ["outcomes", "fans", "sweep-outcomes"])
+    assert {r.chart for r in done} == {"sweep-outcomes"}
+    assert "--point N" in skipped["outcomes"] and "--point N" in skipped["fans"]
+    done, skipped = P.render_charts(t, ["outcomes", "sweep-outcomes"],
+                                    options=P.ChartOptions(point=4))
+    assert [r.chart for r in done] == ["outcomes"] and "sweep-outcomes" in skipped
+    bars = [p for p in done[0].figure.axes[0].patches if p.get_gid() == "outcome-bar"]
+    four = t.runs[t.runs["point"] == 4]
+    shares = P.outcomes_dataset(t.at_point(4)).set_index("outcome")["share"]
+    assert shares.sum() == pytest.approx(1.0) and len(t.at_point(4).runs) == len(four) == 4
+    assert shares["durable_ceasefire"] == pytest.approx(
+        (four["outcome"] == "durable_ceasefire").mean())
+    assert len(bars) == len(shares)
+    assert "sweep point 4" in done[0].figure.get_suptitle()
+    with pytest.raises(P.ResultsError, match="points are 0 to 9"):
+        t.at_point(10)
+
+
+def test_cli_plot_outcome_and_point(sweep_lhs, run_a):
+    res = invoke("plot", sweep_lhs, "--only", "sweep-heatmap", "--outcome", "control:east")
+    assert res.exit_code == 0, res.output
+    assert "final control: east over" in " ".join(res.output.split())
+    res = invoke("plot", sweep_lhs, "--outcome", "victory:nobody")
+    assert res.exit_code == 2 and "victory:west" in res.output and "Traceback" not in res.output
+    res = invoke("plot", sweep_lhs, "--only", "fans")
+    assert res.exit_code == 2 and "--point N" in res.output
+    res = invoke("plot", sweep_lhs, "--point", "2", "--only", "fans,sweep-heatmap")
+    assert res.exit_code == 0, res.output
+    assert (sweep_lhs / "charts" / "point-2" / "fans.png").stat().st_size > 10_000
+    assert "Sweep point 2: model.incident_breakdown=" in res.output
+    res = invoke("plot", sweep_lhs, "--point", "99")
+    assert res.exit_code == 2 and "0 to 9" in res.output
+    res = invoke("plot", run_a, "--point", "1")
+    assert res.exit_code == 2 and "only for a sweep folder" in res.output
+
+
+def test_sweep_summary_reads_the_outcome(scenario_file, tmp_path):
+    args = ["sweep", scenario_file, "--vary", "backers.west_patron.capacity=0,30", "--runs",
+            "3", "--steps", "30", "-q", "--jobs", "1"]
+    res = invoke(*args, "--out", tmp_path / "a", "--outcome", "control:west")
+    assert res.exit_code == 0, res.output
+    runs = pd.read_parquet(tmp_path / "a" / "runs.parquet")
+    mean = runs.groupby("point")["control_west"].mean()
+    assert mean[1] > mean[0]      # a west patron with capacity 30 wins ground
+    text = " ".join(res.output.split())
+    assert f"Highest final control: west: point 1 (backers.west_patron.capacity=30): " \
+        f"{mean[1]:.1%}" in text
+    assert f"Lowest final control: west: point 0 (backers.west_patron.capacity=0): " \
+        f"{mean[0]:.1%}" in text
+    short = [*args[:6], "--steps", "1", *args[8:]]    # one week: every run still at war
+    res = invoke(*short, "--out", tmp_path / "c", "--outcome", "ongoing")
+    assert res.exit_code == 0, res.output
+    assert "Highest P(ongoing war): point 0 (backers.west_patron.capacity=0): 100.0% " \
+        "(95% interval 43.9% - 100.0%, 3 runs; 1 other points tie)" in " ".join(res.output.split())
+    res = invoke(*args, "--out", tmp_path / "b", "--outcome", "victory:nobody")
+    assert res.exit_code == 2 and "first_ceasefire" in res.output
+    assert not (tmp_path / "b").exists()    # nothing ran, nothing written
+
+
+# ============================================================================ polish
+def _tick_labels(ax) -> list[tuple[pd.Timestamp, str]]:
+    lo, hi = ax.get_xlim()
+    return [(pd.Timestamp(mdates.num2date(v)).tz_localize(None), t.get_text())
+            for v, t in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)
+            if lo <= v <= hi]
+
+
+def test_time_axes_carry_the_year(run_a):
+    fig = P.plot_survival(tables(run_a))
+    fig.draw_without_rendering()
+    ticks = _tick_labels(fig.axes[0])
+    assert ticks[0][1].endswith(str(ticks[0][0].year))       # e.g. "Feb 2020"
+    for when, text in ticks:
+        if when.month == 1:
+            assert str(when.year) in text
+        assert re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?", text), text
+
+
+@pytest.fixture(scope="module")
+def libya_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("libya") / "run"
+    res = invoke("run", REPO / "scenarios" / "libya_2019.toml", "--runs", 6, "--seed", 3,
+                 "--out", out, "-q", "--jobs", 1)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _overlaps(texts) -> list[tuple[str, str]]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = texts[0].figure
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_text()]
+    return [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:]
+            if ba.overlaps(bb)]
+
+
+@pytest.mark.slow
+def test_libya_labels_do_not_overlap(libya_run):
+    t = tables(libya_run)
+    fig = P.plot_site_map(t)
+    ax = fig.axes[0]
+    labels = [tx for tx in ax.texts if tx.get_gid() == "site-label"]
+    assert len(labels) == len(t.info.sites) >= 12
+    assert _overlaps(labels) == []
+    inside = fig.bbox
+    for tx in labels:
+        b = tx.get_window_extent()
+        assert inside.x0 <= b.x0 and b.x1 <= inside.x1 and inside.y0 <= b.y0, tx.get_text()
+    fig = P.plot_diplomacy(t)
+    a, b, c = fig.axes[:3]
+    for panel in (b, c):
+        texts = [*panel.get_yticklabels(), *panel.texts]
+        assert len(texts) > 4 and _overlaps(texts) == []
+    numbers = [tx for tx in a.texts if tx.get_gid() == "event-number"]
+    assert len(numbers) >= 10 and _overlaps(numbers) == []
+    assert _tick_labels(a)[0][1].endswith("2019")

@@ -84,6 +84,25 @@ StepsOpt = Annotated[int | None, typer.Option(
     "--steps", min=1, metavar="WEEKS",
     help="Weeks to simulate (default: the scenario's model.weeks). Example: --steps 52")]
 
+OutcomeOpt = Annotated[str | None, typer.Option(
+    "--outcome", metavar="SPEC",
+    help="What the sweep charts and summary read at each point (default durable_ceasefire): "
+         "an outcome class (durable_ceasefire, fragile_ceasefire, stalemate, ongoing, "
+         "victory:<faction>) as a share of runs with a Wilson 95% interval; first_ceasefire, "
+         "the weeks to the first open-ended ceasefire (a run without one counts its length), "
+         "or control:<faction>, its final share of the sites' value, as a mean with a 95% "
+         "interval. Example: --outcome victory:lna")]
+
+
+def outcome_of(spec: str | None, factions: list[str]):
+    """The :class:`sim.outcomes.Outcome` of ``--outcome`` (BadInput naming the valid specs)."""
+    from sim.outcomes import OutcomeError, parse_outcome
+
+    try:
+        return parse_outcome(spec, factions)
+    except OutcomeError as exc:
+        raise BadInput(str(exc)) from None
+
 
 def available_cores() -> int:
     try:

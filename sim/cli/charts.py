@@ -13,7 +13,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sim.cli.app import EXIT_RUNS_FAILED, BadInput, app, err, guarded, out
+from sim.cli.app import (
+    EXIT_RUNS_FAILED,
+    BadInput,
+    OutcomeOpt,
+    app,
+    err,
+    guarded,
+    out,
+    outcome_of,
+)
 from sim.text import count
 
 __all__ = ["compare", "plot", "report"]
@@ -71,49 +80,83 @@ def plot(
         "--only", metavar="NAME,...",
         help=f"Draw only these charts (comma-separated): {CHART_LIST}. "
              "Example: --only outcomes,survival")] = None,
+    outcome: OutcomeOpt = None,
+    point: Annotated[int | None, typer.Option(
+        "--point", metavar="N", min=0,
+        help="A sweep folder: draw the run charts (outcomes, fans, map, ...) of sweep point N "
+             "alone, into FOLDER/charts/point-N/ (points.parquet lists the points). Without it "
+             "a sweep gets only its sweep charts: pooling the runs of points with different "
+             "parameters would mix them. Example: --point 12")] = None,
 ) -> None:
     """Draw the outcome charts of a results folder into FOLDER/charts/ and list them.
 
-    Works on run and sweep folders; says which charts do not apply, and why.
+    Works on run and sweep folders; says which charts do not apply, and why. A sweep folder
+    gets its sweep charts (the outcome against each varied path, over two paths, the influence
+    of each path), reading the outcome --outcome names; its run charts per point with --point.
 
-    Example: negsim plot results/libya_2019-20250101-120000 --only outcomes,map
+    Examples: negsim plot results/libya_2019-20250101-120000 --only outcomes,map
+
+      negsim plot results/turkey_un --outcome victory:lna
+
+      negsim plot results/turkey_un --point 3
     """
-    from sim.plots import render_charts
+    from sim.plots import ChartOptions, ResultsError, as_tables, render_charts
 
     fmt = fmt.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise BadInput(f"--format {fmt!r}: expected png or svg")
     names = _names(only)
     res = _open(folder, _needs(names))
-    charts = folder / "charts"
+    t = as_tables(res)
+    if outcome is not None:
+        outcome_of(outcome, t.info.armed)
+    if point is not None:
+        try:
+            t = t.at_point(point)
+        except ResultsError as exc:
+            raise BadInput(str(exc)) from None
+    charts = folder / "charts" / (f"point-{point}" if point is not None else "")
     try:
-        charts.mkdir(exist_ok=True)
+        charts.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"{charts}: cannot create the charts folder ({exc.strerror})") from None
     try:
-        done, skipped = render_charts(res, names, out_dir=charts, fmt=fmt, keep=False,
-                                      errors="skip")
+        done, skipped = render_charts(t, names, out_dir=charts, fmt=fmt, keep=False,
+                                      errors="skip", options=ChartOptions(outcome=outcome))
     except OSError as exc:
         raise BadInput(f"{charts}: cannot write the charts ({exc.strerror})") from None
     _warn_incomplete(res)
+    if point is not None and t.point_values:
+        vals = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in t.point_values.items())
+        out.print(f"Sweep point {point}: {escape(vals)} ({count(len(t.runs), 'run')})",
+                  soft_wrap=True)
     if done:
-        t = Table(title=f"{len(done)} charts in {escape(str(charts))}/", title_justify="left")
-        t.add_column("chart")
-        t.add_column("file", overflow="fold")
-        t.add_column("shows")
+        tab = Table(title=f"{len(done)} charts in {escape(str(charts))}/", title_justify="left")
+        tab.add_column("chart")
+        tab.add_column("file", overflow="fold")
+        tab.add_column("shows")
         for r in done:
-            t.add_row(r.chart, escape(r.path.name), escape(r.title))
-        out.print(t)
+            tab.add_row(r.chart, escape(r.path.name), escape(r.title))
+        out.print(tab)
     failed = {k: v for k, v in skipped.items() if v.startswith("failed:")}
+    same: dict[str, list[str]] = {}
     for name, why in skipped.items():
         if name not in failed:
-            out.print(f"[yellow]not drawn[/] {name}: {escape(why)}")
+            same.setdefault(why, []).append(name)
+    for why, which in same.items():
+        out.print(f"[yellow]not drawn[/] {', '.join(which)}: {escape(why)}")
+    if outcome is not None and t.kind != "sweep":
+        out.print("[yellow]note:[/] --outcome applies to the sweep charts; the run charts show "
+                  "every outcome")
     for name, why in failed.items():
         err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
     if failed:
         raise typer.Exit(EXIT_RUNS_FAILED)
     if not done:
-        raise BadInput(f"{folder}: none of the charts asked for applies to this folder")
+        raise BadInput(f"{folder}: none of the charts asked for applies to this folder"
+                       + ("; for the run charts of a sweep, give --point N"
+                          if t.kind == "sweep" and point is None else ""))
 
 
 def _warn_incomplete(res) -> None:
@@ -165,12 +208,14 @@ def report(
     _warn_incomplete(res)
     out.print(f"[green]report[/] {escape(str(target))} ({len(rendered)} charts, "
               f"{target.stat().st_size / 1e6:.1f} MB)")
+    same: dict[str, list[str]] = {}
     for name, why in skipped.items():
         if why.startswith("failed:"):
             err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
-    idle = [n for n, why in skipped.items() if not why.startswith("failed:")]
-    if idle:
-        out.print(f"[dim]not applicable here: {escape(', '.join(idle))}[/]")
+        else:
+            same.setdefault(why, []).append(name)
+    for why, which in same.items():
+        out.print(f"[yellow]not included[/] {', '.join(which)}: {escape(why)}")
     if any(v.startswith("failed:") for v in skipped.values()):
         raise typer.Exit(EXIT_RUNS_FAILED)
 

@@ -28,6 +28,7 @@ from sim.cli.app import (
     EXIT_INTERRUPTED,
     EXIT_RUNS_FAILED,
     BadInput,
+    OutcomeOpt,
     ScenarioArg,
     app,
     available_cores,
@@ -36,6 +37,7 @@ from sim.cli.app import (
     load,
     options,
     out,
+    outcome_of,
     plain,
     progress_bar,
 )
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 
     from sim.experiment import Experiment
     from sim.folder import ResultsFolder
+    from sim.outcomes import Outcome
 
 __all__ = ["execute_experiment", "run", "sweep", "sweep_shares"]
 
@@ -352,6 +355,7 @@ class SweepOptions:
     chunk_size: ChunkOpt = None
     quiet: QuietOpt = False
     yes: YesOpt = False
+    outcome: OutcomeOpt = None
 
 
 @app.command()
@@ -372,6 +376,8 @@ def sweep(o: SweepOptions) -> None:
       --vary backers.russia.capacity=0.1..1 --vary factions.lna.optimism=0..0.25
 
       negsim sweep experiments/turkey_vs_un.toml --scheduler local --jobs 2
+
+      negsim sweep experiments/red_lines_lhs.toml --outcome first_ceasefire
     """
     from sim.sweep import SweepError, points_table
 
@@ -381,6 +387,7 @@ def sweep(o: SweepOptions) -> None:
     except SweepError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", emoji=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    outcome = outcome_of(o.outcome, exp.points[0].armed_factions)
     if o.scheduler is not None and o.scheduler != "local" and o.jobs is not None:
         err.print("[yellow]note:[/] --jobs is ignored with a remote --scheduler (the cluster "
                   "has its own workers)")
@@ -388,6 +395,7 @@ def sweep(o: SweepOptions) -> None:
         ("--design", o.design.value if o.design else None), ("--samples", o.samples),
         ("--runs", o.runs), ("--seed", o.seed), ("--steps", o.steps),
         ("--chunk-size", o.chunk_size), ("--scheduler", o.scheduler), ("--jobs", o.jobs),
+        ("--outcome", o.outcome),
         ("--quiet", o.quiet), ("--yes", o.yes)], [("--vary", o.vary), ("--set", o.set_)])
     how = Invocation(jobs, o.scheduler, o.out_dir, o.resume, o.quiet, args,
                      f"{(o.target if spec else Path(exp.source)).stem}-sweep",
@@ -395,7 +403,7 @@ def sweep(o: SweepOptions) -> None:
                       "description": spec.description if spec else "", "jobs": jobs,
                       "scheduler": o.scheduler})
     execute_experiment(
-        exp, how, lambda f: _summarise(f, exp.points[0], design.paths),
+        exp, how, lambda f: _summarise(f, exp.points[0], design.paths, outcome),
         before=lambda f: f.write_table("points", points_table(design)))
 
 
@@ -501,25 +509,36 @@ def sweep_shares(runs: pd.DataFrame, points: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def _summarise(folder: ResultsFolder, scn: Scenario, paths: list[str], show: int = 40
-               ) -> None:
+def _summarise(folder: ResultsFolder, scn: Scenario, paths: list[str], outcome: Outcome,
+               show: int = 40) -> None:
+    """Print the outcome shares per point and the points where `outcome` is highest and
+    lowest (with its 95% interval); a mean outcome (weeks, control) gets its own column."""
     import pandas as pd
 
+    from sim.outcomes import per_point
+
     runs = folder.table("runs")
-    runs = runs[["point", "outcome"]] if len(runs.columns) else pd.DataFrame(
-        columns=["point", "outcome"])
+    if not len(runs.columns):
+        runs = pd.DataFrame(columns=["point", "outcome"])
     points = folder.table("points")
-    tab = sweep_shares(runs, points, scn.armed_factions)
+    tab = sweep_shares(runs[["point", "outcome"]], points, scn.armed_factions)
     classes = [c for c in tab.columns if c.startswith("victory:")] + [
         "durable_ceasefire", "fragile_ceasefire", "stalemate", "ongoing"]
+    est = (per_point(runs, outcome) if len(runs) else
+           pd.DataFrame(columns=["point", "runs", "value", "low", "high"]))
+    tab = tab.merge(est[["point", "value", "low", "high"]], on="point", how="left")
+    key = "value"
+    extra = [] if outcome.spec in classes else [outcome.spec]
+    if extra:
+        tab[outcome.spec] = tab["value"]
     shown = tab
     note = ""
     if len(tab) > show:
-        order = tab.sort_values(["durable_ceasefire", "point"], ascending=[False, True])
+        order = tab.sort_values([key, "point"], ascending=[False, True], na_position="last")
         shown = pd.concat([order.head(show // 2), order.tail(show // 2)]).drop_duplicates(
             "point")
-        note = (f" ({show // 2} highest and lowest P(durable) of {len(tab)} points; all in "
-                "runs.parquet and points.parquet)")
+        note = (f" ({show // 2} highest and lowest {outcome.label} of {len(tab)} points; all "
+                "in runs.parquet and points.parquet)")
     t = Table(title=f"{scn.model.name}: outcome shares per sweep point{note}",
               title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
     t.add_column("point", justify="right", min_width=5)
@@ -528,30 +547,45 @@ def _summarise(folder: ResultsFolder, scn: Scenario, paths: list[str], show: int
         t.add_column(escape(head), justify="right",
                      min_width=max(len(x) for x in head.split("\n")))
     t.add_column("runs", justify="right", min_width=4)
-    for c in classes:
-        head = _SHORT.get(c) or c.replace("victory:", "won\n")
-        t.add_column(head, justify="right", min_width=max(len(x) for x in head.split("\n")))
+    for c in classes + extra:
+        head = (_SHORT.get(c) or ("weeks to\nceasefire" if c == "first_ceasefire" else
+                c.replace("victory:", "won\n").replace("control:", "control\n")))
+        t.add_column(escape(head), justify="right",
+                     min_width=max(len(x) for x in head.split("\n")))
     for _, r in shown.iterrows():
         t.add_row(str(int(r["point"])), *(_fmt(r[p]) for p in paths), str(int(r["runs"])),
-                  *("-" if pd.isna(r[c]) else f"{r[c]:.0%}" for c in classes))
+                  *("-" if pd.isna(r[c]) else f"{r[c]:.0%}" for c in classes),
+                  *("-" if pd.isna(r[c]) else _amount(outcome, r[c], unit=False)
+                    for c in extra))
     out.print(t)
     have = tab[tab["runs"] > 0]
     if len(have):
-        hi = have.sort_values(["durable_ceasefire", "point"], ascending=[False, True]).iloc[0]
-        lo = have.sort_values(["durable_ceasefire", "point"], ascending=[True, True]).iloc[0]
+        hi = have.sort_values([key, "point"], ascending=[False, True]).iloc[0]
+        lo = have.sort_values([key, "point"], ascending=[True, True]).iloc[0]
         for label, r in (("Highest", hi), ("Lowest", lo)):
             vals = ", ".join(f"{p}={_fmt(r[p])}" for p in paths)
-            ties = int((have["durable_ceasefire"] == r["durable_ceasefire"]).sum()) - 1
+            ties = int((have[key] == r[key]).sum()) - 1
             tie = f"; {ties} other points tie" if ties else ""
-            out.print(f"{label} P(durable ceasefire): point {int(r['point'])} ({escape(vals)}): "
-                      f"{r['durable_ceasefire']:.1%} (95% interval {r['durable_low']:.1%} - "
-                      f"{r['durable_high']:.1%}, {int(r['runs'])} runs{tie})", soft_wrap=True)
+            ci = ("" if pd.isna(r["low"]) else
+                  f"95% interval {_amount(outcome, r['low'], 1, unit=False)} - "
+                  f"{_amount(outcome, r['high'], 1)}, ")
+            out.print(f"{label} {escape(outcome.label)}: point {int(r['point'])} "
+                      f"({escape(vals)}): {_amount(outcome, r[key], 1)} ({ci}"
+                      f"{int(r['runs'])} runs{tie})", soft_wrap=True)
     failed = folder.rows("failures")
     if failed:
         err.print(f"[bold red]{failed} runs failed[/]; see {plain(folder.path)}/failures.parquet "
                   "(point, run, seed, error, traceback)")
     out.print(f"Results: {plain(folder.path)}/ (runs, steps, events, points, failures "
               ".parquet; manifest.json)", soft_wrap=True)
+
+
+def _amount(outcome: Outcome, v: float, digits: int = 0, unit: bool = True) -> str:
+    """An outcome's estimate as text: a share as a percentage, a time in weeks (with the
+    word when `unit`)."""
+    if outcome.kind == "time":
+        return f"{v:.1f}" + (" weeks" if unit else "")
+    return f"{v:.{digits}%}"
 
 
 _SHORT = {"durable_ceasefire": "durable", "fragile_ceasefire": "fragile",

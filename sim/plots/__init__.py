@@ -15,7 +15,10 @@ from the folder's manifest, or from ``scenario=`` (a manifest-style dict or a
 >>> fig = plot_outcomes(open_results("results/libya"))          # doctest: +SKIP
 >>> fig.savefig("outcomes.png")                                 # doctest: +SKIP
 
-Runs are keyed by ``run`` (and ``point`` in a sweep folder, whose run charts pool all points).
+Runs are keyed by ``run`` (and ``point`` in a sweep folder). A sweep folder's run charts are
+drawn for one point (``Tables.at_point(n)``, ``ChartOptions(point=n)``); its sweep charts read
+one outcome spec of :mod:`sim.outcomes` (``outcome=``), and a sampled design (see
+:func:`is_sampled`) is drawn as points on the true scales of its paths.
 
 The package, each module importing only those above it:
 
@@ -50,7 +53,9 @@ from sim.plots.data import (
 from sim.plots.registry import (
     CHARTS,
     Chart,
+    ChartOptions,
     Rendered,
+    applies,
     chart_names,
     render_charts,
 )
@@ -105,16 +110,21 @@ from sim.plots.style import (
     whiskers,
 )
 from sim.plots.sweeps import (
+    MAX_COMBO_LINES,
+    MAX_SCATTER_POINTS,
     design_kind,
     heatmap_pairs,
     influence_dataset,
+    is_sampled,
     path_label,
     plot_influence,
     plot_sweep_heatmap,
     plot_sweep_outcomes,
     sweep_heatmap_dataset,
+    sweep_outcome,
     sweep_outcomes_dataset,
     sweep_paths,
+    sweep_scatter_dataset,
 )
 from sim.results import ResultsError  # raised by the charts, caught by the commands
 from sim.stats import Z95, kaplan_meier, km_median, km_table
@@ -125,6 +135,8 @@ __all__ = [
     "CHARTS",
     "EVENT_INK",
     "INK",
+    "MAX_COMBO_LINES",
+    "MAX_SCATTER_POINTS",
     "MEDIATOR_COLOURS",
     "OUTCOME_COLOURS",
     "OUTCOME_NAMES",
@@ -135,6 +147,7 @@ __all__ = [
     "Calendar",
     "CeasefireLife",
     "Chart",
+    "ChartOptions",
     "DiplomacyData",
     "EventMark",
     "Rendered",
@@ -142,6 +155,7 @@ __all__ = [
     "ScenarioInfo",
     "SurvivalData",
     "Tables",
+    "applies",
     "as_tables",
     "axes_list",
     "caption",
@@ -158,6 +172,7 @@ __all__ = [
     "final_controllers",
     "heatmap_pairs",
     "influence_dataset",
+    "is_sampled",
     "kaplan_meier",
     "km_median",
     "km_table",
@@ -192,8 +207,10 @@ __all__ = [
     "support_dataset",
     "survival_dataset",
     "sweep_heatmap_dataset",
+    "sweep_outcome",
     "sweep_outcomes_dataset",
     "sweep_paths",
+    "sweep_scatter_dataset",
     "titles",
     "whiskers",
 ]

@@ -7,7 +7,7 @@ Reading a results folder for the charts happens here and nowhere else in :mod:`s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,11 @@ class ScenarioInfo:
 
 # ============================================================================ tables
 class Tables:
-    """The tables of a results folder (read when first used), its manifest and scenario info."""
+    """The tables of a results folder (read when first used), its manifest and scenario info.
+
+    ``point``: None, or the sweep point these tables were narrowed to (:meth:`at_point`)."""
+
+    point: int | None = None
 
     def __init__(self, runs: pd.DataFrame | None = None, steps: pd.DataFrame | None = None,
                  events: pd.DataFrame | None = None, *, manifest: Mapping | None = None,
@@ -255,6 +259,7 @@ class Tables:
         self._scenario = scenario
         self._points = points
         self._info: ScenarioInfo | None = None
+        self.point_values: dict[str, Any] = {}  # the varied values of `point`
 
     def _get(self, name: str) -> pd.DataFrame:
         df = self._t[name]
@@ -263,7 +268,38 @@ class Tables:
             self._t[name] = df
         if df is None:
             raise ResultsError(f"no {name} table given (pass a Results or {name}=...)")
+        if self.point is not None and "point" in df.columns:
+            df = df[df["point"] == self.point].drop(columns="point").reset_index(drop=True)
+            self._t[name] = df
         return df
+
+    def at_point(self, point: int) -> Tables:
+        """The runs of one sweep point, as the tables of a run folder (run charts draw them;
+        their titles name the point). :class:`ResultsError` naming the valid points if the
+        sweep has no such point, or if these are not a sweep's tables. ``point_values`` holds
+        the point's varied values."""
+        if self.kind != "sweep" or self.point is not None:
+            raise ResultsError(f"--point {point}: only for a sweep folder (this is a run "
+                               "folder: its charts need no --point)")
+        have = sorted(int(p) for p in self.runs["point"].unique())
+        if point not in have:
+            span = f"0 to {max(have)}" if have == list(range(len(have))) else \
+                ", ".join(map(str, have[:20])) + (" ..." if len(have) > 20 else "")
+            raise ResultsError(f"--point {point}: this sweep has no finished runs at that point; "
+                               f"its points are {span} (see points.parquet)")
+        sub = Tables(*(self._t[n] for n in TABLES), manifest={**self.manifest, "kind": "run"},
+                     scenario=self._scenario, source=self.source)
+        sub.point = point
+        values = {}
+        pts = self.points
+        if pts is not None:
+            row = pts[pts["point"] == point]
+            if len(row):
+                values = {k: v for k, v in row.iloc[0].items() if k != "point"}
+        base = self.info
+        sub._info = replace(base, name=f"{base.name}, sweep point {point}")
+        sub.point_values = values
+        return sub
 
     runs = property(lambda self: self._get("runs"))
     steps = property(lambda self: self._get("steps"))
@@ -305,6 +341,8 @@ class Tables:
 
     @property
     def n_points(self) -> int:
+        if self.point is not None:
+            return 1
         runs = self.runs
         return int(runs["point"].nunique()) if "point" in runs.columns else 1
 

@@ -1,5 +1,10 @@
 """The charts the command line draws (``negsim plot``, ``negsim report``): each chart's name,
-the tables it needs, when it applies, and how to draw and save it."""
+the tables it needs, when it applies, and how to draw and save it.
+
+Run charts (outcomes, fans, survival, ...) describe the runs of one scenario: on a sweep folder
+they apply only to one point (``ChartOptions(point=N)``, ``negsim plot DIR --point N``), never to
+the runs of different points pooled. Sweep charts compare the points, reading one outcome
+(``ChartOptions(outcome=SPEC)``, a spec of :mod:`sim.outcomes`)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from sim.outcomes import parse_outcome
 from sim.plots.data import Tables, as_tables
 from sim.plots.runs import (
     plot_ceasefire_life,
@@ -22,15 +28,30 @@ from sim.plots.runs import (
 )
 from sim.plots.style import save_figure
 from sim.plots.sweeps import (
-    design_kind,
     heatmap_pairs,
+    is_sampled,
     plot_influence,
     plot_sweep_heatmap,
     plot_sweep_outcomes,
+    sweep_outcome,
     sweep_paths,
 )
 
-__all__ = ["CHARTS", "Chart", "Rendered", "chart_names", "render_charts"]
+__all__ = ["CHARTS", "Chart", "ChartOptions", "Rendered", "applies", "chart_names",
+           "render_charts"]
+
+
+@dataclass(frozen=True)
+class ChartOptions:
+    """What to draw the charts of: `outcome`, the spec of :mod:`sim.outcomes` the sweep charts
+    read (None: the durable ceasefire); `point`, the sweep point whose runs the run charts show
+    (None: run charts do not apply to a sweep folder)."""
+
+    outcome: str | None = None
+    point: int | None = None
+
+
+Drawn = list[tuple[str, str, Figure]]  # (file stem, title, figure)
 
 
 # ============================================================================ registry
@@ -43,7 +64,7 @@ class Chart:
     needs: tuple[str, ...]
     sweep: bool
     applies: Callable[[Tables], str | None]     # None if it applies, else the reason not
-    draw: Callable[[Tables], list[tuple[str, str, Figure]]]  # (file stem, title, figure)
+    draw: Callable[[Tables, ChartOptions], Drawn]
 
 
 @dataclass
@@ -87,6 +108,9 @@ def _needs_deals(t: Tables) -> str | None:
 
 
 def _needs_sweep(t: Tables) -> str | None:
+    if t.point is not None:
+        return (f"compares sweep points; --point {t.point} draws the run charts of one point "
+                "(drop --point for the sweep charts)")
     if t.kind != "sweep":
         return "a run folder, not a sweep (no varied paths)"
     if not sweep_paths(t):
@@ -106,26 +130,35 @@ def _needs_sampled(t: Tables) -> str | None:
     why = _needs_sweep(t)
     if why:
         return why
-    kind = design_kind(t)
-    if kind not in ("lhs", "sobol"):
-        return f"only for sampled designs (lhs, sobol); this sweep is a {kind} design"
+    if not is_sampled(t):
+        return "only for sampled designs (lhs, sobol, ...); this sweep is a grid design"
     if t.n_points < 8:
         return f"needs at least 8 sweep points; this sweep has {t.n_points}"
     return None
 
 
-def _one(stem: str, title: str, fn) -> Callable[[Tables], list[tuple[str, str, Figure]]]:
-    return lambda t: [(stem, title, fn(t))]
+def _one(stem: str, title: str, fn) -> Callable[[Tables, ChartOptions], Drawn]:
+    return lambda t, o: [(stem, title, fn(t))]
 
 
-def _draw_sweep_outcomes(t: Tables) -> list[tuple[str, str, Figure]]:
-    return [(f"sweep-outcomes-{p}", f"Outcomes against {p}", plot_sweep_outcomes(t, p))
-            for p in sweep_paths(t)]
+def _draw_sweep_outcomes(t: Tables, o: ChartOptions) -> Drawn:
+    what = "Outcomes" if o.outcome is None else sweep_outcome(t, o.outcome).label
+    return [(f"sweep-outcomes-{p}", f"{what} against {p}",
+             plot_sweep_outcomes(t, p, outcome=o.outcome)) for p in sweep_paths(t)]
 
 
-def _draw_heatmap(t: Tables) -> list[tuple[str, str, Figure]]:
-    return [(f"sweep-heatmap-{x}-{y}", f"P(durable ceasefire) over {x} and {y}",
-             plot_sweep_heatmap(t, [x, y])) for x, y in heatmap_pairs(t)]
+def _draw_heatmap(t: Tables, o: ChartOptions) -> Drawn:
+    label = sweep_outcome(t, o.outcome).label
+    how = "points of the sampled design" if is_sampled(t) else "grid"
+    return [(f"sweep-heatmap-{x}-{y}", f"{label} over {x} and {y} ({how})",
+             plot_sweep_heatmap(t, [x, y], outcome=o.outcome))
+            for x, y in heatmap_pairs(t, outcome=o.outcome)]
+
+
+def _draw_influence(t: Tables, o: ChartOptions) -> Drawn:
+    label = sweep_outcome(t, o.outcome).label
+    return [("sweep-influence", f"Influence of each varied path on {label}",
+             plot_influence(t, outcome=o.outcome))]
 
 
 CHARTS: dict[str, Chart] = {c.name: c for c in [
@@ -148,12 +181,23 @@ CHARTS: dict[str, Chart] = {c.name: c for c in [
                plot_ceasefire_life)),
     Chart("sweep-outcomes", "Outcomes against each varied path", ("runs",), True, _needs_sweep,
           _draw_sweep_outcomes),
-    Chart("sweep-heatmap", "Durable ceasefire over two paths", ("runs",), True,
+    Chart("sweep-heatmap", "The outcome over two paths", ("runs",), True,
           _needs_two_paths, _draw_heatmap),
     Chart("sweep-influence", "Influence of each varied path", ("runs",), True, _needs_sampled,
-          _one("sweep-influence", "Influence of each varied path on a durable ceasefire",
-               plot_influence)),
+          _draw_influence),
 ]}
+
+
+def applies(chart: Chart, t: Tables) -> str | None:
+    """None if `chart` applies to the data, else the reason it does not. A run chart does not
+    apply to a whole sweep folder: its points differ in the varied parameters, so pooling their
+    runs would mix them (select one with :meth:`Tables.at_point`, ``--point N``)."""
+    if not chart.sweep and t.kind == "sweep" and t.point is None:
+        k = t.n_points
+        return (f"a run chart; this sweep's {k} points differ in their varied parameters and "
+                f"their runs are not pooled: draw it for one point with negsim plot --point N "
+                f"(0 to {k - 1})")
+    return chart.applies(t)
 
 
 def chart_names() -> list[str]:
@@ -163,9 +207,13 @@ def chart_names() -> list[str]:
 
 def render_charts(data: Any, names: Sequence[str] | None = None, *,
                   out_dir: str | Path | None = None, fmt: str = "png", dpi: int = 130,
-                  keep: bool = True, errors: str = "raise"
+                  keep: bool = True, errors: str = "raise", options: ChartOptions | None = None
                   ) -> tuple[list[Rendered], dict[str, str]]:
     """Draw the named charts (default: all) that apply to the data.
+
+    `options`: the outcome the sweep charts read and the sweep point the run charts show (see
+    :class:`ChartOptions`); a bad outcome raises :class:`sim.outcomes.OutcomeError`, a point
+    the sweep does not have :class:`sim.results.ResultsError`, before anything is drawn.
 
     Returns (rendered charts, {chart name: reason} for those that do not apply). With
     `out_dir`, each figure is saved there as ``<stem>.<fmt>``. With ``keep=False`` figures are
@@ -173,7 +221,12 @@ def render_charts(data: Any, names: Sequence[str] | None = None, *,
     chart that fails to draw is reported in the second result as ``"failed: ..."`` instead of
     raising (the command line uses this so one bad chart does not lose the others).
     """
+    opts = options or ChartOptions()
     t = as_tables(data)
+    if opts.point is not None:
+        t = t.at_point(opts.point)
+    if opts.outcome is not None:
+        parse_outcome(opts.outcome, t.info.armed)
     names = list(names or CHARTS)
     unknown = [n for n in names if n not in CHARTS]
     if unknown:
@@ -184,11 +237,11 @@ def render_charts(data: Any, names: Sequence[str] | None = None, *,
     for name in names:
         chart = CHARTS[name]
         try:
-            why = chart.applies(t)
+            why = applies(chart, t)
             if why:
                 skipped[name] = why
                 continue
-            for stem, title, fig in chart.draw(t):
+            for stem, title, fig in chart.draw(t, opts):
                 r = Rendered(name, stem, title, fig)
                 if out_dir is not None:
                     r.path = save_figure(fig, Path(out_dir) / f"{stem}.{fmt}", fmt, dpi)

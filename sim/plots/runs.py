@@ -1,6 +1,8 @@
-"""Charts of the runs of a results folder (a sweep's runs pooled over its points): outcomes,
-time to the first ceasefire, fans of control and strength, backers' support, diplomacy, the
-site map and the life of ceasefires."""
+"""Charts of the runs of a results folder: outcomes, time to the first ceasefire, fans of
+control and strength, backers' support, diplomacy, the site map and the life of ceasefires.
+
+For a sweep, draw them for one point (``Tables.at_point(n)``); given a whole sweep's tables they
+pool its points and say so in the caption, and the command line does not draw them."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Wedge
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import blended_transform_factory
 
 from sim.plots.data import (
     ScenarioInfo,
@@ -34,6 +37,7 @@ from sim.plots.style import (
     axes_list,
     caption,
     date_axis,
+    declutter,
     event_key,
     figure_of,
     mark_events,
@@ -538,9 +542,12 @@ def plot_diplomacy(data: Any, *, scenario: Any = None, ax: Sequence[Axes] | None
     info = t.info
     d = diplomacy_dataset(t)
 
+    rows = max(len(d.by_proposer), len(d.first_ceasefire), 1)
+    lower = max(3.6, 0.5 * rows + 1.4)  # inches: two-line labels need ~0.45 in a row
+
     def make():
-        fig = new_figure(12, 8.2)
-        gs = fig.add_gridspec(2, 2, height_ratios=[1.15, 1])
+        fig = new_figure(12, 4.6 + lower + 1.2)
+        gs = fig.add_gridspec(2, 2, height_ratios=[4.0, lower])
         return [fig.add_subplot(gs[0, :]), fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])]
 
     axes, own = axes_list(ax, 3, make)
@@ -581,15 +588,15 @@ def plot_diplomacy(data: Any, *, scenario: Any = None, ax: Sequence[Axes] | None
     b.errorbar(by["share_in_force"], y,
                xerr=whiskers(by["share_in_force"], by["low"], by["high"]), fmt="none", ecolor=INK,
                capsize=3, lw=1)
+    column = blended_transform_factory(b.transAxes, b.transData)  # a column right of the axes
     for yi, r in zip(y, by.itertuples(), strict=True):
         acc = "" if math.isnan(r.responses_accepted) else \
-            f"; {r.responses_accepted:.0%} of answers yes"
-        hi_ = 0.0 if math.isnan(r.high) else r.high
-        right = hi_ < 0.55
-        b.text(hi_ + 0.02 if right else r.low - 0.02, yi, f"{r.in_force} of {r.proposals}{acc}",
-               va="center", ha="left" if right else "right", fontsize=8, color=INK,
-               bbox=None if right else {"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
-    b.set_yticks(y, [f"{r.label}\n{r.per_run:.1f} per run" for r in by.itertuples()])
+            f"\n{r.responses_accepted:.0%} of answers yes"
+        b.text(1.03, yi, f"{r.in_force} of {r.proposals} in force{acc}", transform=column,
+               va="center", ha="left", fontsize=8, color=INK, linespacing=1.05,
+               gid="in-force-count")
+    b.set_yticks(y, [f"{r.label}\n{r.per_run:.1f} per run" for r in by.itertuples()],
+                 fontsize=8.5, linespacing=1.05)
     b.invert_yaxis()
     b.set_xlim(0, 1.0)
     percent_axis(b.xaxis)
@@ -610,7 +617,7 @@ def plot_diplomacy(data: Any, *, scenario: Any = None, ax: Sequence[Axes] | None
     for yi, r in zip(y2, sb.itertuples(), strict=True):
         c.text(r.high + 0.02, yi, f"{r.share:.0%} ({count(r.runs, 'run')})", va="center",
                fontsize=8, color=INK)
-    c.set_yticks(y2, [f"{r.label} ({r.kind})" for r in sb.itertuples()])
+    c.set_yticks(y2, [f"{r.label} ({r.kind})" for r in sb.itertuples()], fontsize=8.5)
     c.invert_yaxis()
     top = float(sb["high"].max()) if len(sb) else 0.5
     c.set_xlim(0, min(1.0, top + 0.25))
@@ -812,12 +819,14 @@ def plot_site_map(data: Any, *, scenario: Any = None, ax: Axes | None = None) ->
     centres = _place_labels([items[i] for i in order], [obstacles[i] for i in order],
                             0.5 * fs * unit)
     boxes = []
+    labels = []
     for k, i in enumerate(order):
         s = df.index[i]
         cx, cy = centres[k]
         hold = df.loc[s, "holder"]
-        ax.text(cx, cy, texts[i], ha="center", va="center", fontsize=fs,
-                color=shade(info.bloc_colour(hold), -0.35), zorder=4, gid="site-label")
+        labels.append(ax.text(cx, cy, texts[i], ha="center", va="center", fontsize=fs,
+                              color=shade(info.bloc_colour(hold), -0.35), zorder=4,
+                              gid="site-label"))
         boxes.append((cx - items[i]["w"] / 2, cy - items[i]["h"] / 2,
                       cx + items[i]["w"] / 2, cy + items[i]["h"] / 2))
     lo_x = min([xy[:, 0].min() - pad] + [b[0] for b in boxes])
@@ -844,6 +853,9 @@ def plot_site_map(data: Any, *, scenario: Any = None, ax: Axes | None = None) ->
                       "coordinates).")
                    + (f" All {t.n_points} sweep points pooled." if t.kind == "sweep" else "")],
              own)
+    if own:  # the estimate above misjudges dense clusters: measure the drawn labels
+        rings = [p for p in ax.patches if p.get_gid() == "site-ring"]
+        declutter(labels, rings, anchors=[pos[df.index[i]] for i in order])
     return fig
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
 __all__ = [
@@ -29,10 +30,12 @@ __all__ = [
     "OUTCOME_NAMES",
     "SHADES",
     "Calendar",
+    "YearDateFormatter",
     "EventMark",
     "axes_list",
     "caption",
     "date_axis",
+    "declutter",
     "event_key",
     "figure_of",
     "mark_events",
@@ -121,14 +124,121 @@ def caption(fig: Figure, lines: Iterable[str], own: bool) -> None:
                   multialignment="left")
 
 
+class YearDateFormatter(mdates.ConciseDateFormatter):
+    """Concise dates that never leave the year to guess: the first tick shown and every
+    January tick carry it ("Apr 2019", "Jul", "Oct", "Jan 2020"); yearly ticks are the year,
+    ticks less than a month apart the day and month ("15 Apr 2019", "1 May")."""
+
+    def format_ticks(self, values):
+        lo, hi = (self.axis.get_view_interval() if self.axis is not None
+                  else (min(values, default=0), max(values, default=0)))
+        step = float(np.median(np.diff(values))) if len(values) > 1 else 31.0
+        out, first = [], True
+        for v in values:
+            d = mdates.num2date(v)
+            shown = lo - 1e-6 <= v <= hi + 1e-6
+            year = first and shown or d.month == 1 and d.day <= max(step, 1)
+            if step >= 330:
+                text = f"{d.year}"
+            elif step >= 26:
+                text = d.strftime("%b") + (f" {d.year}" if year else "")
+            else:
+                text = f"{d.day} {d.strftime('%b')}" + (f" {d.year}" if year else "")
+            first = first and not shown
+            out.append(text)
+        return out
+
+
 def date_axis(ax: Axes, info: Calendar, label: bool = False) -> None:
-    """Concise calendar dates on the x axis, limited to the run's start and end dates."""
+    """Calendar dates on the x axis (the first tick and every January with the year, see
+    :class:`YearDateFormatter`), limited to the run's start and end dates."""
     loc = mdates.AutoDateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
+    ax.xaxis.set_major_formatter(YearDateFormatter(loc, show_offset=False))
     ax.set_xlim(np.datetime64(info.start.date()), np.datetime64(info.end.date()))
     if label:
         ax.set_xlabel("Date")
+
+
+def declutter(texts: Sequence[Text], avoid: Sequence[Any] = (), *,
+              anchors: Sequence[tuple[float, float] | None] | None = None,
+              pad: float = 2.0) -> int:
+    """Move texts so that no two overlap, nor any artist in `avoid` (e.g. markers; their
+    window extents): each text in turn (earlier ones keep their place) tries its own place, then
+    offsets around it nearest first (up to 4 widths and 6 heights away), and keeps the first
+    whose box, padded by `pad` points, is clear and inside the figure (else the least
+    overlapping). A text moved further than its height gets a thin leader line from its anchor
+    (``anchors[i]``, in its axes' data coordinates; default its old place).
+
+    Uses the real extents of the drawn texts, so call it last, on a figure with its final size;
+    the texts and leader lines are taken out of the layout (``set_in_layout(False)``) so a
+    constrained layout does not move the axes after them. Offsets are in points: placements
+    hold at any dpi. Returns how many texts moved."""
+    from matplotlib.transforms import Bbox, ScaledTranslation
+
+    if not texts:
+        return 0
+    fig = texts[0].figure
+    for t in texts:
+        t.set_in_layout(False)
+    fig.draw_without_rendering()
+    frame = fig.bbox
+    scale = fig.dpi / 72.0
+    placed: list[Bbox] = [a.get_window_extent().padded(pad * scale / 2) for a in avoid]
+    n_placed_avoid = len(placed)
+    moved = 0
+
+    def clash(b: Bbox) -> float:
+        area = 0.0
+        for o in placed:
+            w = min(b.x1, o.x1) - max(b.x0, o.x0)
+            h = min(b.y1, o.y1) - max(b.y0, o.y0)
+            if w > 0 and h > 0:
+                area += w * h
+        return area
+
+    for i, t in enumerate(texts):
+        box = t.get_window_extent().padded(pad * scale / 2)
+        w, h = box.width, box.height
+        offsets = sorted(((kx * w / 2, ky * h) for kx in range(-8, 9) for ky in range(-6, 7)),
+                         key=lambda o: (o[0] / max(w, 1)) ** 2 + (o[1] / max(h, 1)) ** 2)
+        best, best_cost = (0.0, 0.0), math.inf
+        for dx, dy in offsets:
+            b = box.translated(dx, dy)
+            inside = frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and \
+                b.y1 <= frame.y1
+            cost = clash(b) + (0.0 if inside else 1e12)
+            if cost < best_cost:
+                best, best_cost = (dx, dy), cost
+            if cost == 0:
+                break
+        dx, dy = best
+        if dx or dy:
+            moved += 1
+            t.set_transform(t.get_transform() + ScaledTranslation(
+                dx / fig.dpi, dy / fig.dpi, fig.dpi_scale_trans))
+            if math.hypot(dx, dy) > 1.2 * h and t.axes is not None:
+                _leader(t, box, (dx, dy), anchors[i] if anchors else None)
+        placed.append(box.translated(dx, dy))
+    del placed[:n_placed_avoid]
+    return moved
+
+
+def _leader(t: Text, box: Any, shift: tuple[float, float],
+            anchor: tuple[float, float] | None) -> None:
+    """A thin line from `anchor` (data coordinates; default the text's old centre) to the
+    nearest point of the text's new box (display `box` moved by `shift`)."""
+    ax = t.axes
+    to_data = ax.transData.inverted()
+    new = box.translated(*shift)
+    start = (ax.transData.transform(anchor) if anchor is not None
+             else np.array([box.x0 + box.width / 2, box.y0 + box.height / 2]))
+    end = (min(max(start[0], new.x0), new.x1), min(max(start[1], new.y0), new.y1))
+    (x0, y0), (x1, y1) = to_data.transform([start, end])
+    ln = ax.plot([x0, x1], [y0, y1], color="#6b6b6b", lw=0.6, ls=(0, (1, 1.5)),
+                 zorder=max(t.get_zorder() - 0.5, 1), gid="leader-line", scalex=False,
+                 scaley=False)[0]
+    ln.set_in_layout(False)
 
 
 def percent_axis(axis) -> None:
