@@ -42,7 +42,7 @@ import pandas as pd
 from sim.outcomes import Outcome, parse_outcome, per_point
 
 __all__ = ["INSTALL_HINT", "Discovery", "DiscoveryError", "choose_box", "discover",
-           "discovery_section", "knee", "load_prim", "plot_box", "plot_trajectory", "run_prim",
+           "read_discovery", "knee", "load_prim", "plot_box", "plot_trajectory", "run_prim",
            "save_discovery"]
 
 #: What to install when the EMA Workbench is missing.
@@ -140,6 +140,11 @@ def run_prim(x: pd.DataFrame, y: np.ndarray, density: float | None = None,
     return Discovery(traj, chosen, rule, limits, int(y.sum()), len(y))
 
 
+#: The columns of :attr:`Discovery.limits`.
+LIMIT_COLUMNS = ["parameter", "low", "high", "range_low", "range_high", "qp_low", "qp_high", "qp",
+                 "values"]
+
+
 def _limits(x: pd.DataFrame, lims: pd.DataFrame, init: pd.DataFrame,
             pvals: dict[str, list[float]]) -> pd.DataFrame:
     rows = []
@@ -160,8 +165,7 @@ def _limits(x: pd.DataFrame, lims: pd.DataFrame, init: pd.DataFrame,
         row.update(qp_low=qp_low, qp_high=qp_high,
                    qp=max((v for v in (qp_low, qp_high) if not math.isnan(v)), default=math.nan))
         rows.append(row)
-    return pd.DataFrame(rows, columns=["parameter", "low", "high", "range_low", "range_high",
-                                       "qp_low", "qp_high", "qp", "values"])
+    return pd.DataFrame(rows, columns=LIMIT_COLUMNS)
 
 
 # ---------------------------------------------------------------------- a sweep folder
@@ -379,40 +383,20 @@ def save_discovery(cases: Cases, d: Discovery, folder: str | Path) -> list[Path]
     return out
 
 
-# ---------------------------------------------------------------------- report
-def discovery_section(folder: str | Path) -> str | None:
-    """The report's scenario-discovery section as HTML (the charts inlined), or None when the
-    folder has no ``discovery.json`` (``negsim discover`` writes it)."""
-    import base64
-    import html
+# ---------------------------------------------------------------------- reading back
+def read_discovery(folder: str | Path) -> tuple[dict[str, Any], Discovery] | None:
+    """The folder's ``discovery.json`` (``negsim discover`` writes it) and the
+    :class:`Discovery` it records, so that the charts can be drawn again (the report draws
+    them as SVG); None when the folder has none or it does not read."""
     import json
 
-    folder = Path(folder)
     try:
-        data = json.loads((folder / FILES[0]).read_text())
-    except (OSError, ValueError):
+        data = json.loads((Path(folder) / FILES[0]).read_text())
+        limits = pd.DataFrame(data["limits"], columns=LIMIT_COLUMNS).astype(
+            {c: float for c in LIMIT_COLUMNS if c not in ("parameter", "values")})
+        d = Discovery(trajectory=pd.DataFrame(data["trajectory"]).astype(float),
+                      chosen=int(data["chosen_box"]), rule=str(data["rule"]), limits=limits,
+                      cases=int(data["cases_of_interest"]), points=int(data["points"]))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    esc = html.escape
-    box = data["box"]
-    rows = "".join(
-        f"<tr><td>{esc(str(r['parameter']))}</td>"
-        + (f"<td colspan=2>{esc(', '.join(r['values']))}</td>" if r.get("values") else
-           f"<td>{r['low']:.4g}</td><td>{r['high']:.4g}</td>")
-        + (f"<td>{r['range_low']:.4g} to {r['range_high']:.4g}</td>"
-           if r.get("range_low") is not None else "<td></td>")
-        + f"<td>{_qp(r['qp'] if r['qp'] is not None else math.nan)}</td></tr>"
-        for r in data["limits"])
-    imgs = ""
-    for name in FILES[1:]:
-        p = folder / name
-        if p.exists():
-            b64 = base64.b64encode(p.read_bytes()).decode()
-            imgs += f'<img alt="{esc(name)}" src="data:image/png;base64,{b64}">'
-    return (
-        "<section><h2>Scenario discovery</h2>"
-        f"<p>PRIM over {data['points']} sweep points, of which {data['cases_of_interest']} are "
-        f"cases of interest ({esc(data['case_of_interest'])}). The chosen box "
-        f"({esc(data['rule'])}) holds {box['n']} points: coverage {box['coverage']:.0%}, "
-        f"density {box['density']:.0%}.</p>"
-        "<table><thead><tr><th>parameter</th><th>low</th><th>high</th><th>sampled range</th>"
-        f"<th>quasi-p</th></tr></thead><tbody>{rows}</tbody></table>{imgs}</section>")
+    return data, d

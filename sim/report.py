@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim import plots as P
+from sim.outcomes import Outcome, per_point
 from sim.results import (
     KM_MEDIAN_LABEL,
     MEDIAN_AMONG_LABEL,
@@ -181,73 +182,104 @@ def read_ceasefire_life(t: P.Tables) -> str:
     return text + "."
 
 
-def read_sweep_outcomes(t: P.Tables, path: str) -> str:
-    df = P.sweep_outcomes_dataset(t, path)
-    d = df[df["outcome"] == "durable_ceasefire"].sort_values("x")
+def _val(o: Outcome, v: float) -> str:
+    """An outcome's value for people: a share as a percentage, a mean with its unit."""
+    if o.binary:
+        return _pct(v)
+    if o.kind == "level":
+        return _pct(v) + " of the sites' value"
+    return f"{v:.0f} weeks" if np.isfinite(v) else "n/a"
+
+
+def _vci(o: Outcome, lo: float, hi: float) -> str:
+    if o.binary or o.kind == "level":
+        return _ci(lo, hi)
+    return f"95% CI {lo:.0f}–{hi:.0f}"
+
+
+def _said(o: Outcome) -> str:
+    """The outcome as the subject of a sentence, e.g. "P(durable ceasefire)", "the mean weeks
+    to the first ceasefire"."""
+    if o.kind == "time":
+        return "The mean weeks to the first ceasefire (runs without one count their length)"
+    if o.kind == "level":
+        return f"The mean final control of {o.spec.split(':', 1)[1]}"
+    return o.label
+
+
+def read_sweep_outcomes(t: P.Tables, path: str, outcome: Outcome | None = None) -> str:
+    o = P.sweep_outcome(t, outcome)
+    df = P.sweep_outcomes_dataset(t, path, outcome=o)
+    d = df[df["outcome"] == o.spec].sort_values("x")
     if not len(d):
         return "No points."
     first, last = d.iloc[0], d.iloc[-1]
-    best = d.sort_values("share", ascending=False).iloc[0]
-    if d["share"].max() == d["share"].min():
-        return (f"P(durable ceasefire) is {_pct(first['share'])} at every value of {path} "
+    best = d.sort_values("value", ascending=False).iloc[0]
+    if d["value"].max() == d["value"].min():
+        return (f"{_said(o)} is {_val(o, first['value'])} at every value of {path} "
                 f"({int(d['n'].sum())} runs).")
-    return (f"P(durable ceasefire) is {_pct(first['share'])} ({_ci(first['low'], first['high'])}) "
-            f"at {path} = {first['label']} and {_pct(last['share'])} "
-            f"({_ci(last['low'], last['high'])}) at {last['label']}; highest "
-            f"{_pct(best['share'])} at {best['label']}.")
+    return (f"{_said(o)} is {_val(o, first['value'])} ({_vci(o, first['low'], first['high'])}) "
+            f"at {path} = {first['label']} and {_val(o, last['value'])} "
+            f"({_vci(o, last['low'], last['high'])}) at {last['label']}; highest "
+            f"{_val(o, best['value'])} at {best['label']}.")
 
 
-def read_heatmap(t: P.Tables, x: str, y: str) -> str:
-    d = P.sweep_heatmap_dataset(t, x, y)
-    share = d["share"]
+def read_heatmap(t: P.Tables, x: str, y: str, outcome: Outcome | None = None) -> str:
+    o = P.sweep_outcome(t, outcome)
+    d = P.sweep_heatmap_dataset(t, x, y, outcome=o)
+    share = d["value"]
     if not np.isfinite(share).any():
         return "No runs."
     if np.nanmax(share) == np.nanmin(share):
-        return (f"P(durable ceasefire) is {_pct(np.nanmax(share))} in every cell of {x} and "
-                f"{y}.")
+        return f"{_said(o)} is {_val(o, np.nanmax(share))} in every cell of {x} and {y}."
     i, j = np.unravel_index(np.nanargmax(share), share.shape)
     k, m = np.unravel_index(np.nanargmin(share), share.shape)
-    return (f"Highest P(durable ceasefire) {_pct(share[i, j])} at {x} = {d['x_labels'][j]}, "
-            f"{y} = {d['y_labels'][i]} ({d['n'][i, j]} runs); lowest {_pct(share[k, m])} at "
+    return (f"{_said(o)}: highest {_val(o, share[i, j])} at {x} = {d['x_labels'][j]}, "
+            f"{y} = {d['y_labels'][i]} ({d['n'][i, j]} runs); lowest {_val(o, share[k, m])} at "
             f"{x} = {d['x_labels'][m]}, {y} = {d['y_labels'][k]}.")
 
 
-def read_influence(t: P.Tables) -> str:
-    df = P.influence_dataset(t)
+def read_influence(t: P.Tables, outcome: Outcome | None = None) -> str:
+    o = P.sweep_outcome(t, outcome)
+    what = "share" if o.binary else "mean"
+    df = P.influence_dataset(t, outcome=o)
     ok = df.dropna(subset=["spearman"])
     parts = []
     if len(ok):
         r = ok.iloc[0]
         ptxt = "p<0.001" if r["p_value"] < 0.001 else f"p={r['p_value']:.2g}"
-        parts.append(f"strongest rank correlation with the durable-ceasefire share: {r['path']} "
+        parts.append(f"strongest rank correlation with the points' {o.label} {what}: {r['path']} "
                      f"(ρ = {r['spearman']:+.2f}, {ptxt})")
     fo = df.dropna(subset=["first_order"])
     if len(fo):
         r = fo.sort_values("first_order", ascending=False).iloc[0]
         parts.append(f"largest first-order index: {r['path']} ({r['first_order']:.2f})")
     if not parts:
-        return "The durable-ceasefire share does not vary over the points."
+        return f"{_said(o)} does not vary over the points."
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."
 
 
-def reading(t: P.Tables, rendered: P.Rendered) -> str:
-    """The one-line reading of a rendered chart, computed from the data."""
+def reading(t: P.Tables, rendered: P.Rendered, outcome: Outcome | None = None) -> str:
+    """The one-line reading of a rendered chart, computed from the data (a sweep chart's of
+    `outcome`, default the durable ceasefire)."""
     name, stem = rendered.chart, rendered.stem
     simple: dict[str, Callable[[P.Tables], str]] = {
         "outcomes": read_outcomes, "survival": read_survival, "fans": read_fans,
         "support": read_support, "diplomacy": read_diplomacy, "map": read_map,
-        "ceasefire-life": read_ceasefire_life, "sweep-influence": read_influence}
+        "ceasefire-life": read_ceasefire_life}
     if name in simple:
         return simple[name](t)
+    if name == "sweep-influence":
+        return read_influence(t, outcome)
     if name == "sweep-outcomes":
-        return read_sweep_outcomes(t, stem[len("sweep-outcomes-"):])
+        return read_sweep_outcomes(t, stem[len("sweep-outcomes-"):], outcome)
     if name == "sweep-heatmap":
         x, y = P.heatmap_pairs(t)[0]
         for a, b in P.heatmap_pairs(t):
             if stem == f"sweep-heatmap-{a}-{b}":
                 x, y = a, b
-        return read_heatmap(t, x, y)
+        return read_heatmap(t, x, y, outcome)
     return ""
 
 
@@ -294,27 +326,29 @@ def first_ceasefire_rows(t: P.Tables) -> list[tuple[str, str]]:
     return rows
 
 
-def sweep_points_table(t: P.Tables) -> pd.DataFrame:
-    """One row per sweep point: its varied values, runs, P(durable ceasefire) with its 95%
-    interval, and the share of every other outcome."""
+def sweep_points_table(t: P.Tables, outcome: Outcome | None = None) -> pd.DataFrame:
+    """One row per sweep point: its varied values, runs, the outcome (default P(durable
+    ceasefire)) with its 95% interval, and the share of every other outcome class."""
     info = t.info
+    o = P.sweep_outcome(t, outcome)
     runs = t.runs
     pts = t.points.sort_values("point").reset_index(drop=True)
     paths = [c for c in pts.columns if c != "point"]
     sh = outcome_shares(runs, info.armed, by="point")
+    est = per_point(runs, o).set_index("point")
     rows = []
     for _, p in pts.iterrows():
         g = sh[sh["point"] == p["point"]].set_index("outcome")
         n = int((runs["point"] == p["point"]).sum())
         row: dict[str, Any] = {"point": int(p["point"]), **{c: p[c] for c in paths},
                                "runs": n}
-        d = g.loc["durable_ceasefire"] if "durable_ceasefire" in g.index else None
-        row["P(durable ceasefire)"] = _pct(d["share"]) if d is not None and n else "n/a"
-        row["95% interval"] = (f"{_pct(d['low'])}–{_pct(d['high'])}"
-                               if d is not None and n else "n/a")
-        for o in g.index:
-            if o != "durable_ceasefire":
-                row[P.outcome_label(o, info)] = _pct(g.loc[o, "share"]) if n else "n/a"
+        e = est.loc[p["point"]] if p["point"] in est.index and n else None
+        row[o.label] = _val(o, e["value"]) if e is not None else "n/a"
+        row["95% interval"] = (_vci(o, e["low"], e["high"]).removeprefix("95% CI ")
+                               if e is not None else "n/a")
+        for c in g.index:
+            if c != o.spec:
+                row[P.outcome_label(c, info)] = _pct(g.loc[c, "share"]) if n else "n/a"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -487,21 +521,57 @@ def _scenario(t: P.Tables) -> tuple[Any, str]:
         return None, str(exc)
 
 
-def _figure(t: P.Tables, r: P.Rendered) -> str:
+def _figure(t: P.Tables, r: P.Rendered, outcome: Outcome | None = None) -> str:
     try:
-        line = reading(t, r)
+        line = reading(t, r, outcome)
     except Exception as exc:  # noqa: BLE001 - a missing reading must not lose the report
         line = f"(no reading: {type(exc).__name__}: {exc})"
     return (f"<figure id=\"chart-{_esc(r.stem)}\"><h3>{_esc(r.title)}</h3>"
             f"<p class=\"reading\">{_esc(line)}</p>{_svg(r.figure, r.stem)}</figure>")
 
 
+def discovery_html(t: P.Tables, w: _Writer) -> str:
+    """The scenario discovery ``negsim discover`` recorded in the folder (its box as a table,
+    the peeling trajectory and the box's limits as SVG charts), or "" when it has none."""
+    from sim.discovery import plot_box, plot_trajectory, read_discovery
+
+    found = read_discovery(t.folder) if t.folder else None
+    if found is None:
+        return ""
+    data, d = found
+    b = d.box
+    lim = d.limits
+    box = pd.DataFrame({
+        "parameter": lim["parameter"],
+        "low": [", ".join(v) if isinstance(v, list) else lo
+                for v, lo in zip(lim["values"], lim["low"], strict=True)],
+        "high": [("" if isinstance(v, list) else hi)
+                 for v, hi in zip(lim["values"], lim["high"], strict=True)],
+        "sampled from": lim["range_low"], "sampled to": lim["range_high"],
+        "quasi-p": lim["qp"]})
+    parts = [f"<p>PRIM (the patient rule induction method) over the {d.points} sweep points, "
+             f"{d.cases} of which are cases of interest ({_esc(data['case_of_interest'])}). "
+             f"The chosen box, box {d.chosen} ({_esc(d.rule)}), holds {int(b['n'])} points: "
+             f"coverage {_pct(b['coverage'])} (the share of all cases inside it), density "
+             f"{_pct(b['density'])} (the share of its points that are cases).</p>",
+             w.table(Table("The chosen box", box, "discovery-box",
+                           "Each restricted parameter's limits; a quasi-p-value below 0.05 "
+                           "says the restriction matters."))]
+    for stem, fig in (("discovery-trajectory", plot_trajectory(d)),
+                      ("discovery-box", plot_box(d))):
+        parts.append(f"<figure id=\"chart-{stem}\">{_svg(fig, stem)}</figure>")
+    return "\n".join(parts)
+
+
 def render_html(t: P.Tables, rendered: list[P.Rendered],
-                skipped: dict[str, str] | None = None) -> str:
+                skipped: dict[str, str] | None = None, *, outcome: str | None = None) -> str:
     """The report as one HTML string: charts as inline SVG, every table with a CSV download.
 
-    A sweep's report leads with its per-point table and the sweep charts. Charts that do not
-    apply to the folder (`skipped`) are left out (logged at debug level)."""
+    A sweep's report leads with its per-point table of `outcome` (a spec of
+    :mod:`sim.outcomes`; default the durable ceasefire), the sweep charts (drawn for the same
+    outcome by the caller) and, when ``negsim discover`` has been run on the folder, its
+    scenario discovery. Charts that do not apply to the folder (`skipped`) are left out
+    (logged at debug level)."""
     for name, why in (skipped or {}).items():
         log.debug("chart %s not in the report: %s", name, why)
     info = t.info
@@ -527,11 +597,16 @@ def render_html(t: P.Tables, rendered: list[P.Rendered],
     sweep_charts = [r for r in rendered if r.chart.startswith("sweep-")]
     run_charts = [r for r in rendered if not r.chart.startswith("sweep-")]
     if sweep:
-        body = [w.table(Table("Outcomes per sweep point", sweep_points_table(t), "points",
-                              "P(durable ceasefire) with its 95% Wilson interval, then the "
-                              "share of every other outcome, at each point."))]
-        body += [_figure(t, r) for r in sweep_charts]
+        o = P.sweep_outcome(t, outcome)
+        how = ("its 95% Wilson interval" if o.binary else "its 95% interval (normal)")
+        body = [w.table(Table("Outcomes per sweep point", sweep_points_table(t, o), "points",
+                              f"{o.label} with {how}, then the share of every other "
+                              "outcome, at each point."))]
+        body += [_figure(t, r, o) for r in sweep_charts]
         sections.append(("points", "Sweep points", "\n".join(body)))
+        found = discovery_html(t, w)
+        if found:
+            sections.append(("discovery", "Scenario discovery", found))
     body = [w.table(Table(title, df, _slug(title)))
             for title, df in summary_tables(t).items()]
     fails = t.source.failures if t.source is not None else pd.DataFrame()
@@ -590,12 +665,13 @@ def scenario_html(t: P.Tables, w: _Writer) -> str:
 
 
 def build_report(folder: str | Path, out: str | Path | None = None,
-                 names: list[str] | None = None) -> Path:
-    """Write ``<folder>/report.html`` (or `out`): one self-contained file."""
+                 names: list[str] | None = None, outcome: str | None = None) -> Path:
+    """Write ``<folder>/report.html`` (or `out`): one self-contained file; a sweep's points and
+    charts read `outcome` (a spec of :mod:`sim.outcomes`, default the durable ceasefire)."""
     res = P.open_results(folder, need=P.TABLES)
     t = P.as_tables(res)
-    rendered, skipped = P.render_charts(t, names)
-    text = render_html(t, rendered, skipped)
+    rendered, skipped = P.render_charts(t, names, options=P.ChartOptions(outcome=outcome))
+    text = render_html(t, rendered, skipped, outcome=outcome)
     path = Path(out) if out is not None else Path(folder) / "report.html"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

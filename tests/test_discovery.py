@@ -151,12 +151,20 @@ def test_discover_without_the_ema_workbench_says_how_to_install(duel_sweep: Path
     bad(invoke("discover", duel_sweep), "pip install 'negsim[explore]'")
 
 
-def test_discovery_section_for_the_report(duel_sweep: Path, tmp_path: Path):
-    from sim.discovery import discovery_section
+def test_the_report_shows_the_recorded_discovery(duel_sweep: Path, tmp_path: Path):
+    from sim.discovery import read_discovery
 
     assert invoke("discover", duel_sweep, "--outcome", "control:west", "--threshold",
                   "0.5").exit_code == 0
-    html = discovery_section(duel_sweep)
-    assert html is not None and "Scenario discovery" in html
-    assert html.count("data:image/png;base64,") == 2
-    assert discovery_section(tmp_path) is None
+    data, d = read_discovery(duel_sweep)
+    assert d.points == 20 and d.chosen == data["chosen_box"]
+    assert list(d.limits["parameter"]) == [r["parameter"] for r in data["limits"]]
+    assert read_discovery(tmp_path) is None
+    r = invoke("report", duel_sweep, "--out", tmp_path / "report.html")
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "report.html").read_text()
+    section = html[html.index('id="discovery"'):]
+    assert "The chosen box" in section and "data:text/csv" in section
+    assert section.count("<svg") >= 2 and "<img" not in section  # charts as SVG
+    for p in d.limits["parameter"]:
+        assert p in section

@@ -202,6 +202,25 @@ def test_sweep_report_leads_with_its_per_point_table(sweep):
                                                                       "value"] == "3"
 
 
+def test_a_sweep_report_reads_the_outcome_it_is_asked_for(sweep, tmp_path):
+    out = tmp_path / "r.html"
+    res = invoke("report", sweep, "--only", "sweep-outcomes", "--outcome", "control:west",
+                 "--out", out)
+    assert res.exit_code == 0, res.output
+    text, p = parse(out)
+    first = frame(p.tables[0])
+    assert first.columns[4] == "final control: west"
+    runs = pd.read_parquet(sweep / "runs.parquet")
+    for _, row in first.iterrows():
+        g = runs[runs["point"] == int(row["point"])]
+        assert row["final control: west"] == f"{g['control_west'].mean():.0%} of the sites' value"
+    assert "Durable ceasefire" in first.columns       # the classes stay, as shares
+    assert "The mean final control of west is" in text  # the sweep chart's reading
+    bad = invoke("report", sweep, "--outcome", "control:nobody", "--out", tmp_path / "b.html")
+    assert bad.exit_code == 2 and "control:west" in bad.output
+    assert not (tmp_path / "b.html").exists()
+
+
 def test_both_medians_of_the_first_ceasefire_are_named_dates(sweep):
     _, p = parse(sweep / "report.html")
     t = frame(by_head(p, "measure", "value")).set_index("measure")

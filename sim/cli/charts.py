@@ -177,16 +177,22 @@ def report(
         "--only", metavar="NAME,...",
         help=f"Include only these charts (comma-separated): {CHART_LIST}. "
              "Example: --only outcomes,survival")] = None,
+    outcome: OutcomeOpt = None,
 ) -> None:
     """Write one self-contained HTML report of a results folder: summary tables, every chart
     that applies (as inline SVG) with a one-line reading, the scenario (every parameter as
     tables, the --set overrides and a sweep's design) and the manifest. A sweep's report
-    leads with its per-point table. Every table has a CSV download link. Nothing is external
-    (no files, links or scripts), so the report reads offline and can be mailed as it is.
+    leads with its per-point table and its sweep charts, both of --outcome, and the scenario
+    discovery if negsim discover ran on it. Every table has a CSV download link. Nothing is
+    external (no files, links or scripts), so the report reads offline and can be mailed.
 
-    Example: negsim report results/libya_2019-20250101-120000
+    Examples:
+
+      negsim report results/libya_2019-20250101-120000
+
+      negsim report results/turkey_un --outcome victory:lna
     """
-    from sim.plots import as_tables, render_charts
+    from sim.plots import ChartOptions, as_tables, render_charts
     from sim.report import render_html
 
     names = _names(only)
@@ -197,8 +203,11 @@ def report(
     if not target.parent.exists():
         raise BadInput(f"--out {target}: the folder {target.parent} does not exist")
     t = as_tables(res)
-    rendered, skipped = render_charts(t, names, errors="skip")
-    text = render_html(t, rendered, skipped)
+    if outcome is not None:
+        outcome_of(outcome, t.info.armed)
+    rendered, skipped = render_charts(t, names, errors="skip",
+                                      options=ChartOptions(outcome=outcome))
+    text = render_html(t, rendered, skipped, outcome=outcome)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
