@@ -33,6 +33,8 @@ from sim.viz.knobs import (
     viz_model_class,
 )
 
+#: Sites that changed hands this many weeks back keep a grey ring on the map.
+RECENT_WEEKS = 4
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
             "#17becf", "#bcbd22", "#7f7f7f"]
 
@@ -68,6 +70,9 @@ def StatusPanel(model: VizModel):
     meds = ", ".join(m.name for m in model.spec.mediators.values())
     if meds:
         lines += ["", f"Mediators: {meds}"]
+    changed = ", ".join(f"{path} = {value:g}" for path, value in model.overrides(model.settings))
+    lines += ["", f"Seed {model.seed}; changed from the scenario: {changed or 'nothing'} "
+              "(the sliders apply on Reset)"]
     with solara.Card("Week and status"):
         solara.Markdown("\n".join(lines))
 
@@ -83,12 +88,15 @@ def draw_sites(model: VizModel, ax) -> None:
         ax.plot([pos[a][0], pos[b][0]], [pos[a][1], pos[b][1]],
                 color="#d62728" if front else "#bbbbbb", lw=2.5 if front else 1,
                 zorder=1)
+    now = model.step_no
     for i, k in enumerate(model.site_keys):
         x, y = pos[k]
         size = 80 + 60 * model.site_p[i].value / max(p.value for p in model.site_p)
+        recent = now - model.changed_at.get(k, -10**9)
+        ring, width = (("black", 3) if k in model.changed
+                       else ("#888888", 2) if recent < RECENT_WEEKS else ("white", 1))
         ax.scatter([x], [y], s=size * 2, color=colours[model.ctrl[i]], zorder=2,
-                   edgecolors="black" if k in model.changed else "white",
-                   linewidths=3 if k in model.changed else 1)
+                   edgecolors=ring, linewidths=width)
         ax.annotate(model.spec.sites[k].name, (x, y), textcoords="offset points",
                     xytext=(0, -12), ha="center", fontsize=6, zorder=3)
     for site, names in agents_at(model).items():
@@ -101,8 +109,11 @@ def draw_sites(model: VizModel, ax) -> None:
                for k in model.factions if k in set(model.ctrl) or k in model.armed]
     handles.append(Line2D([], [], color="#d62728", lw=2.5, label="front"))
     handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec="black", mew=2,
-                          label="changed hands"))
-    ax.legend(handles=handles, fontsize=6, loc="best")
+                          label="changed hands this week"))
+    handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec="#888888", mew=2,
+                          label=f"... in the last {RECENT_WEEKS} weeks"))
+    ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.7)
+    ax.margins(0.12)
     ax.set_title(f"Sites on {model.date().isoformat()}", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -181,35 +192,38 @@ def make_ensemble_panel(runs: int, jobs: int):
     return EnsemblePanel
 
 
-def _titled(title: str):
+def _titled(title: str, names: dict[str, str]):
+    """Mesa's chart post-processing: a title, and the actors' names in the legend."""
     def post(ax):
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("week")
-        leg = ax.get_legend()
-        if leg is not None:
-            for text in leg.get_texts():
-                text.set_fontsize(6)
+        for line in ax.get_lines():
+            line.set_label(names.get(line.get_label(), line.get_label()))
+        ax.legend(fontsize=6, loc="best")
     return post
 
 
 def components_for(model_cls: type[VizModel], options: VizOptions) -> list:
     """The panels, in the page's grid order (page 0)."""
-    probe = model_cls.base
-    armed = [k for k, f in probe.factions.items() if f.armed]
+    scn = model_cls.base
+    armed = [k for k, f in scn.factions.items() if f.armed]
+    who = {k: f.name for k, f in scn.factions.items()} | {k: b.name
+                                                         for k, b in scn.backers.items()}
+
+    def chart(column: str, keys: list[str], title: str):
+        names = {f"{column}_{k}": who[k] for k in keys}
+        return make_plot_component(list(names), post_process=_titled(title, names))
+
     comps = [
         (StatusPanel, 0),
         (SitesMap, 0),
-        make_plot_component([f"control_{k}" for k in armed],
-                            post_process=_titled("Control share (of value)")),
-        make_plot_component([f"strength_{k}" for k in armed],
-                            post_process=_titled("Effective strength")),
+        chart("control", armed, "Control share (of value)"),
+        chart("strength", armed, "Effective strength"),
         (StatusChart, 0),
         (DiplomacyPanel, 0),
         (make_ensemble_panel(options.ensemble_runs, options.jobs), 0),
     ]
-    if probe.backers:
-        comps.insert(4, make_plot_component([f"support_{k}" for k in probe.backers],
-                                            post_process=_titled("Support per backer")))
+    if scn.backers:
+        comps.insert(4, chart("support", list(scn.backers), "Support per backer (units/week)"))
     return comps
 
 

@@ -61,8 +61,7 @@ def _slider(name: str, path: str, label: str, value: float, floor: float,
 
 def knobs_for(scenario: Scenario, seed: int = 0) -> list[Knob]:
     """The parameters an analyst turns most, defaulting to the scenario's values."""
-    out = [Knob("seed", None, "seed (the run is run 0 of `negsim run --seed S`)", seed, 0,
-                max(999, seed), 1, integer=True)]
+    out = [Knob("seed", None, "seed", seed, 0, max(999, seed), 1, integer=True)]
     for k, b in scenario.backers.items():
         out.append(_slider(f"capacity__{k}", f"backers.{k}.capacity",
                            f"{b.name}: capacity (units/week)", b.capacity, 1.0))
