@@ -112,6 +112,40 @@ def test_changed_hands_and_the_diplomacy_panel_follow_the_records(libya) -> None
     assert status_line(m).startswith(f"Week 60: {m.date(60).isoformat()}, ")
 
 
+def test_a_step_holds_the_lock_that_readers_of_the_records_take(duel) -> None:
+    """Play steps the model in one thread while Mesa's charts read its records in another:
+    a read in the middle of a collect found columns of different lengths (a ValueError that
+    blanked the page), so a step holds the model's lock and the collector reads under it."""
+    m = viz_model_class(duel)()
+    collect = m.datacollector.collect
+    held: list[bool] = []
+
+    def probe() -> None:
+        got = m.lock.acquire(blocking=False)
+        if got:
+            m.lock.release()
+        held.append(not got)
+
+    def collect_and_probe(model) -> None:
+        t = threading.Thread(target=probe)
+        t.start()
+        t.join()
+        collect(model)
+
+    m.datacollector.collect = collect_and_probe
+    m.step()
+    assert held == [True]
+    got: list = []
+    with m.lock:
+        reader = threading.Thread(
+            target=lambda: got.append(m.datacollector.get_model_vars_dataframe()))
+        reader.start()
+        reader.join(0.5)
+        assert not got  # the reader waits for the step under way
+    reader.join()
+    assert len(got[0]) == 2
+
+
 # ---------------------------------------------------------------------- ensemble
 def test_ensemble_gives_negsim_runs_numbers_as_chunks_finish(duel) -> None:
     seen: list[int] = []
@@ -290,6 +324,11 @@ def test_page_in_headless_chromium_stays_on_this_machine(tmp_path: Path) -> None
             page.get_by_text(re.compile(r"Week 1: 2020-01-13")).first.wait_for(timeout=20_000)
             assert page.get_by_text(re.compile(r"Week 0: ")).count() == 0
             page.get_by_text(re.compile(r"10 of 10 runs")).first.wait_for(timeout=30_000)
+            # Play steps in another thread while the charts draw (this once blanked the page)
+            page.get_by_role("button", name="▶").click()
+            page.get_by_text(re.compile(r"Week [3-9]: ")).first.wait_for(timeout=30_000)
+            page.get_by_role("button", name="❚❚").click()
+            assert page.get_by_text("Traceback").count() == 0
             page.screenshot(path=str(shots / "negsim-viz.png"), full_page=True)
             browser.close()
         hosts = {re.match(r"^(?:blob:)?\w+://([^/:]+)", u).group(1) for u in urls

@@ -60,6 +60,13 @@ def faction_colours(scenario: Scenario) -> dict[str, str]:
 def StatusPanel(model: VizModel):
     """The current week and its date, the status and each faction's control share."""
     update_counter.get()
+    with model.lock:
+        text = _status_text(model)
+    with solara.Card("Week and status"):
+        solara.Markdown(text)
+
+
+def _status_text(model: VizModel) -> str:
     names = {k: f.name for k, f in model.spec.factions.items()}
     lines = [f"### {status_line(model)}", ""]
     lines += [f"* **{names[k]}** ({k}): controls {model.control_share(k):.0%}, "
@@ -73,8 +80,7 @@ def StatusPanel(model: VizModel):
     changed = ", ".join(f"{path} = {value:g}" for path, value in model.overrides(model.settings))
     lines += ["", f"Seed {model.seed}; changed from the scenario: {changed or 'nothing'} "
               "(the sliders apply on Reset)"]
-    with solara.Card("Week and status"):
-        solara.Markdown("\n".join(lines))
+    return "\n".join(lines)
 
 
 def draw_sites(model: VizModel, ax) -> None:
@@ -123,7 +129,8 @@ def draw_sites(model: VizModel, ax) -> None:
 def SitesMap(model: VizModel):
     update_counter.get()
     fig = Figure(figsize=(6, 4.5))
-    draw_sites(model, fig.add_subplot())
+    with model.lock:
+        draw_sites(model, fig.add_subplot())
     with solara.Card("Sites map"):
         solara.FigureMatplotlib(fig, format="png", bbox_inches="tight")
 
@@ -132,7 +139,8 @@ def SitesMap(model: VizModel):
 def StatusChart(model: VizModel):
     """War, truce or ceasefire, week by week."""
     update_counter.get()
-    status = model.datacollector.model_vars["status"]
+    with model.lock:
+        status = list(model.datacollector.model_vars["status"])
     fig = Figure(figsize=(6, 2.5))
     ax = fig.add_subplot()
     ax.step(range(len(status)), [STATUS_LEVEL[s] for s in status], where="post")
@@ -147,12 +155,14 @@ def StatusChart(model: VizModel):
 def DiplomacyPanel(model: VizModel):
     """The latest proposals, who answered what, and the numbers behind each answer."""
     update_counter.get()
-    tabled = latest_proposals(model, 4)
+    with model.lock:
+        tabled = latest_proposals(model, 4)
+        dates = {t.step: model.date(t.step).isoformat() for t in tabled}
     lines = []
     if not tabled:
         lines.append("No proposal yet.")
     for t in tabled:
-        lines += ["", f"**#{t.id}, week {t.step} ({model.date(t.step).isoformat()}), "
+        lines += ["", f"**#{t.id}, week {t.step} ({dates[t.step]}), "
                   f"{t.proposer}**: {t.terms}", ""]
         for a in t.answers:
             s = "" if a.surplus is None else f" (surplus {a.surplus:+.3f})"

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import networkx as nx
 
 from sim.experiment import run_seed
-from sim.model import NegotiationModel
+from sim.model import NegotiationModel, _Collector
 from sim.scenario import Scenario, scenario_from_dict
 
 #: The run's status as a number for the status chart.
@@ -77,12 +78,25 @@ def knobs_for(scenario: Scenario, seed: int = 0) -> list[Knob]:
     return out
 
 
+class _LockedCollector(_Collector):
+    """The model's collector, read under the model's lock: SolaraViz's Play steps the model in
+    one thread while Mesa's charts read ``get_model_vars_dataframe`` in another, and a read
+    in the middle of a collect finds columns of different lengths."""
+
+    _lock: threading.RLock
+
+    def get_model_vars_dataframe(self):
+        with self._lock:
+            return super().get_model_vars_dataframe()
+
+
 class VizModel(NegotiationModel):
     """A run the page steps: the scenario with the knobs applied, seeded as run 0 of its seed.
 
     Subclasses made by :func:`viz_model_class` hold the base scenario and the knobs. Besides
     the model's own records it keeps which sites changed hands in the last step (`changed`)
-    and when each site last did (`changed_at`)."""
+    and when each site last did (`changed_at`). A step holds `lock`; the panels read the
+    model under it (Play steps in another thread than the one drawing)."""
 
     base: Scenario
     knobs: tuple[Knob, ...] = ()
@@ -95,7 +109,10 @@ class VizModel(NegotiationModel):
         self.settings = {k.name: values.get(k.name, k.value) for k in self.knobs}
         self.seed = int(self.settings.get("seed", 0))
         spec = self.scenario_with(self.settings)
+        self.lock = threading.RLock()
         super().__init__(spec, rng=run_seed(self.seed, 0))
+        self.datacollector.__class__ = _LockedCollector
+        self.datacollector._lock = self.lock
         self.changed: dict[str, tuple[str, str]] = {}
         self.changed_at: dict[str, int] = {}
 
@@ -117,6 +134,10 @@ class VizModel(NegotiationModel):
         return (self.seed, tuple(self.overrides(self.settings)), self.weeks)
 
     def step(self) -> None:
+        with self.lock:
+            self._step()
+
+    def _step(self) -> None:
         before = list(self.ctrl)
         super().step()
         self.changed = {self.site_keys[i]: (a, b)
