@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import warnings
 
 #: Solara's settings, as environment variables (read when solara is first imported).
 OFFLINE_ENV = {
@@ -50,6 +51,8 @@ def serve(config: dict, host: str, port: int) -> None:
     from solara.__main__ import run
     from solara.server import settings
 
+    # served over http to 127.0.0.1 rather than "localhost", Solara warns about its cookie
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     settings.telemetry.mixpanel_enable = False
     solara.settings.assets.proxy = True  # off by default where VS Code or Colab is detected
     run.main(args=["sim.viz.page", "--host", host, "--port", str(port), "--production",
