@@ -306,7 +306,7 @@ def test_page_in_headless_chromium_stays_on_this_machine(tmp_path: Path) -> None
                 return r.status == 200
             return False
 
-        _wait_for(up, 30)
+        _wait_for(up, 60)  # the server imports Solara and the model first
         urls: list[str] = []
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
