@@ -9,21 +9,25 @@ reference to building cleanly.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from pathlib import Path
 
+#: What the reference leaves out: the command line (documented by `negsim --help`). Private
+#: modules (a leading underscore, such as the page `negsim viz` serves) are left out too.
+EXCLUDED = ("sim.cli", "sim.__main__")
+
 
 def modules() -> list[str]:
-    """The documented modules: the package and every module in it but the command line's
-    (documented by `negsim --help`) and ``__main__``."""
+    """The documented modules: the package and every module and subpackage in it (pdoc
+    documents a subpackage's own modules with it), but those :data:`EXCLUDED`."""
     import pkgutil
 
     import sim
 
-    found = [m.name for m in pkgutil.walk_packages(sim.__path__, "sim.")]
-    return ["sim", *sorted(m for m in found
-                           if not m.startswith("sim.cli") and m != "sim.__main__")]
+    found = [f"sim.{m.name}" for m in pkgutil.iter_modules(sim.__path__)]
+    return ["sim", *sorted(m for m in found if m not in EXCLUDED)]
 
 
 def build(out: Path) -> list[str]:
@@ -37,7 +41,10 @@ def build(out: Path) -> list[str]:
                           footer_text="negsim API reference")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pdoc.pdoc(*names, output_directory=out)
+        # "!" patterns drop modules from what the specs walked: the excluded ones and every
+        # private one (a name part with a leading underscore)
+        pdoc.pdoc(*names, *(f"!{re.escape(m)}" for m in EXCLUDED), r"!.*\._",
+                  output_directory=out)
     return [f"{w.category.__name__}: {w.message}" for w in caught]
 
 

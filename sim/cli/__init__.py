@@ -3,7 +3,7 @@
 ``sim.cli.app`` holds the app and what the commands share; each command group registers on it
 from its own module: ``running`` (run, sweep), ``describe`` (check, explain, fields),
 ``charts`` (plot, report, compare), ``exporting`` (export), ``scoring`` (score),
-``calibrating`` (calibrate) and ``exploring`` (discover, attribute).
+``calibrating`` (calibrate), ``exploring`` (discover, attribute) and ``viz`` (viz).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sim.cli import (  # noqa: F401  (they register commands)
     exporting,
     running,
     scoring,
+    viz,
 )
 from sim.cli.app import EXIT_INTERRUPTED, app, available_cores, err, progress_bar
 
