@@ -2,7 +2,7 @@
 
 ``sim.cli.app`` holds the app and what the commands share; each command group registers on it
 from its own module: ``running`` (run, sweep), ``describe`` (check, explain, fields),
-``charts`` (plot, report, compare) and ``scoring`` (score).
+``charts`` (plot, report, compare), ``scoring`` (score) and ``analysis`` (analyze).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from sim.cli import charts, describe, running, scoring  # noqa: F401  (they register commands)
+from sim.cli import analysis, charts, describe, running, scoring  # noqa: F401  (they register)
 from sim.cli.app import EXIT_INTERRUPTED, app, available_cores, err, progress_bar
 
 __all__ = ["app", "available_cores", "main", "progress_bar"]
