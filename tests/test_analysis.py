@@ -224,6 +224,13 @@ def test_analyze_prints_writes_and_draws_the_sobol_indices(saltelli):
 
 
 @pytest.mark.slow
+def test_a_saltelli_sweep_draws_the_sampled_designs_chart(saltelli):
+    r = cli("plot", saltelli, "--only", "sweep-influence")
+    assert r.exit_code == 0, r.output
+    assert list((saltelli / "charts").glob("sweep-influence*.png"))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "needles"), [
     (["--method", "morris"], ["--method morris", "needs a morris design", "saltelli"]),
     (["--outcome", "victory:nobody"], ["--outcome 'victory:nobody'", "victory:west"]),

@@ -107,8 +107,9 @@ def _needs_sampled(t: Tables) -> str | None:
     if why:
         return why
     kind = design_kind(t)
-    if kind not in ("lhs", "sobol"):
-        return f"only for sampled designs (lhs, sobol); this sweep is a {kind} design"
+    if kind not in ("lhs", "sobol-sequence", "saltelli", "morris", "sobol"):  # (sobol: old name)
+        return f"only for sampled designs (lhs, sobol-sequence, saltelli, morris); this sweep is " \
+               f"a {kind} design"
     if t.n_points < 8:
         return f"needs at least 8 sweep points; this sweep has {t.n_points}"
     return None
