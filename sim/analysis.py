@@ -287,7 +287,10 @@ def _design_of(manifest: dict[str, Any], base) -> Design:
         varies = [parse_vary(p, specs[p], field_kind(base, p)) for p in paths]
     except (KeyError, SweepError) as exc:
         raise AnalysisError(f"the manifest's design cannot be read ({exc})") from None
-    u = unit_sample(name, len(varies), int(samples), seed)
+    try:
+        u = unit_sample(name, len(varies), int(samples), seed)
+    except SweepError as exc:  # (SALib is not installed)
+        raise AnalysisError(str(exc)) from None
     pts = tuple({v.path: _from_unit(v, float(x)) for v, x in zip(varies, row, strict=True)}
                 for row in u)
     d = Design(name, tuple(varies), int(samples), seed, pts)  # type: ignore[arg-type]

@@ -245,6 +245,18 @@ def test_analyze_refuses_what_does_not_fit_with_exit_2(saltelli, args, needles):
     assert before == after
 
 
+def test_without_salib_the_designs_and_analyze_say_how_to_install_it(tmp_path, monkeypatch):
+    import sys
+
+    for mod in ("SALib", "SALib.sample", "SALib.analyze"):
+        monkeypatch.setitem(sys.modules, mod, None)  # import SALib... raises ImportError
+    bad(cli("sweep", DUEL, "--design", "saltelli", "--samples", "8", *VARY, "--out",
+            tmp_path / "o"), "needs SALib", "pip install 'negsim[sensitivity]'")
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(AnalysisError, match=r"negsim\[sensitivity\]"):
+        compute_indices("delta", "lhs", np.eye(2), np.array([0.0, 1.0]), ["a", "b"])
+
+
 def test_analyze_refuses_what_is_not_a_sampled_sweep(tmp_path):
     bad(cli("analyze", tmp_path / "nowhere"), "no such folder")
     r = cli("sweep", DUEL, "--vary", "factions.west.optimism=0,0.2", "--runs", "1", "--steps",
