@@ -245,6 +245,22 @@ def test_analyze_refuses_what_does_not_fit_with_exit_2(saltelli, args, needles):
     assert before == after
 
 
+@pytest.mark.slow
+def test_a_morris_sweep_is_analysed_end_to_end(tmp_path):
+    folder = tmp_path / "morris"
+    r = cli("sweep", DUEL, "--design", "morris", "--samples", "4", *VARY, "--runs", "2",
+            "--set", "model.weeks=20", "--jobs", "1", "--quiet", "--out", folder)
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_parquet(folder / "points.parquet")) == 4 * 3
+    r = cli("analyze", folder, "--outcome", "control:west")
+    assert r.exit_code == 0, r.output
+    assert "morris indices over 12 points" in r.output and "mu*" in r.output
+    a = json.loads((folder / "analysis.json").read_text())["analyses"]["morris:control:west"]
+    assert {"mu_star", "mu_star_conf", "sigma"} <= set(a["indices"][0])
+    assert (folder / "charts" / "sensitivity-morris-control-west.svg").is_file()
+    bad(cli("analyze", folder, "--method", "sobol"), "needs a saltelli design", "morris")
+
+
 def test_without_salib_the_designs_and_analyze_say_how_to_install_it(tmp_path, monkeypatch):
     import sys
 
