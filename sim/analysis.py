@@ -32,6 +32,7 @@ first-order ones.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import math
@@ -134,9 +135,7 @@ def compute_indices(method: str, design: str, u: np.ndarray, y: np.ndarray,
     from sim.sweep import MORRIS_LEVELS, salib_problem
 
     problem = salib_problem([f"x{i}" for i in range(d)])  # (SALib forbids some suffixes)
-    with warnings.catch_warnings(), _one_blas_thread():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UserWarning)  # delta's bin notices
+    with _contained(seed), _one_blas_thread():
         try:
             if method == "sobol":
                 so = second_order(design, d)
@@ -167,12 +166,28 @@ def compute_indices(method: str, design: str, u: np.ndarray, y: np.ndarray,
                                 "a larger --samples usually helps") from None
 
 
+@contextlib.contextmanager
+def _contained(seed: int):
+    """Keep SALib's side effects in: its delta draws its bootstrap from NumPy's global
+    generator (seeding it only for a seed other than 0), sets the warnings filter to "once" and
+    replaces ``warnings.formatwarning``. The global generator is seeded with `seed` here and
+    restored after, as is the format, and SALib's warnings (bin notices, empty bootstrap
+    samples) are recorded, not printed."""
+    state = np.random.get_state()
+    fmt = warnings.formatwarning
+    try:
+        with warnings.catch_warnings(record=True):
+            np.random.seed(seed)  # noqa: NPY002 - SALib's delta reads it; restored below
+            yield
+    finally:
+        warnings.formatwarning = fmt
+        np.random.set_state(state)
+
+
 def _one_blas_thread():
     """Run SALib's many tiny linear-algebra calls on one BLAS thread: delta's kernel densities
     are 20-50 times slower with a thread pool on a busy machine (0.2 s against 5 s for 200
     points and 20 resamples, measured on 2 shared cores)."""
-    import contextlib
-
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

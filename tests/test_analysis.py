@@ -145,10 +145,20 @@ def test_morris_finds_the_factor_without_effect():
 
 
 def test_delta_reads_any_sampled_design_from_its_given_data():
+    import warnings
+
     varies = [parse_vary(f"x{i}", "0..1") for i in range(2)]
     d = make_design("lhs", varies, 200, 0)
     u = unit_points(d)
-    t = compute_indices("delta", "lhs", u, np.sin(3 * u[:, 0]), d.paths).table
+    state, fmt = np.random.get_state()[1].copy(), warnings.formatwarning
+    t = compute_indices("delta", "lhs", u, np.sin(3 * u[:, 0]), d.paths, seed=3).table
+    # SALib's delta seeds NumPy's global generator and sets the warnings' format: undone
+    assert (np.random.get_state()[1] == state).all() and warnings.formatwarning is fmt
+    again = compute_indices("delta", "lhs", u, np.sin(3 * u[:, 0]), d.paths, seed=3).table
+    pd.testing.assert_frame_equal(t, again)
+    zero = [compute_indices("delta", "lhs", u, np.sin(3 * u[:, 0]), d.paths).table
+            for _ in range(2)]  # the default seed 0 (which SALib would not seed) is seeded too
+    pd.testing.assert_frame_equal(*zero)
     assert t.loc[0, "delta"] > 0.3 > t.loc[1, "delta"]
     assert t.loc[0, "S1"] > 0.5 > t.loc[1, "S1"]
 
