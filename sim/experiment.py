@@ -248,8 +248,9 @@ def sweep_experiment(scenario: Scenario, vary: Mapping[str, str | Sequence[Any]]
     """The experiment ``negsim sweep`` makes of a scenario and its ``--vary`` specs.
 
     `vary` maps a field path to a spec as ``--vary`` takes it (``"0:2:5"``, ``"0,0.5,1"``,
-    ``"0..2"`` for a sampled design) or to a list of values; `design` is ``grid``, ``lhs``
-    or ``sobol`` (`samples` points). Every point is validated; SweepError names a bad one."""
+    ``"0..2"`` for a sampled design) or to a list of values; `design` is ``grid``, ``lhs``,
+    ``sobol-sequence`` (`samples` points), ``saltelli`` (`samples` base samples) or ``morris``
+    (`samples` trajectories). Every point is validated; SweepError names a bad one."""
     from sim.sweep import design_for
 
     return _sweep_of(scenario, design_for(scenario, vary, design, samples, seed), runs, seed,

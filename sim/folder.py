@@ -345,6 +345,9 @@ class ResultsFolder:
 def _norm(key: str, value: Any) -> Any:
     if key == "overrides" and isinstance(value, list):
         return sorted(map(str, value))
+    if key == "design" and isinstance(value, dict) and value.get("design") == "sobol":
+        # `sobol` was the name of `sobol-sequence` (the same points): such folders resume
+        value = {**value, "design": "sobol-sequence"}
     return json.loads(json.dumps(value, default=str))
 
 

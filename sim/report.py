@@ -530,6 +530,39 @@ def _figure(t: P.Tables, r: P.Rendered, outcome: Outcome | None = None) -> str:
             f"<p class=\"reading\">{_esc(line)}</p>{_svg(r.figure, r.stem)}</figure>")
 
 
+def sensitivity_html(t: P.Tables, w: _Writer) -> str:
+    """The sensitivity analyses ``negsim analyze`` kept in the folder (``analysis.json``):
+    per analysis its indices as a table and a chart (SVG) and its warnings; "" when none."""
+    from sim.analysis import INDEX_COLUMNS, index_cell, read_analyses
+    from sim.plots.sensitivity import plot_indices
+
+    kept = read_analyses(Path(t.folder)) if t.folder else {}
+    if not kept:
+        return ""
+    parts = ["<p>Indices computed by SALib from the mean outcome at each sweep point "
+             "(<code>negsim analyze</code>); ± is the half-width of a 95% interval. Sobol S1: "
+             "the share of the outcome's variance due to a path alone; ST: with its "
+             "interactions. Morris mu*: the mean absolute change of the outcome when the path "
+             "moves over its range; sigma: how much that change depends on the other paths. "
+             "Delta: Borgonovo's moment-independent index.</p>"]
+    for key, a in kept.items():
+        method = str(a.get("method", ""))
+        rows = a.get("indices") or []
+        cols = INDEX_COLUMNS.get(method, [])
+        df = pd.DataFrame({"path": [r["path"] for r in rows],
+                           **{h: [index_cell(r, c) for r in rows] for c, h in cols}})
+        note = (f"{a.get('design')} design, {a.get('points')} points, "
+                f"{(a.get('noise') or {}).get('replicates')} runs per point.")
+        parts.append(w.table(Table(f"{method}: {a.get('outcome_label', '')}", df,
+                                   _slug(f"sensitivity-{key}"), note)))
+        parts += [f"<p class=\"warning\">Warning: {_esc(x)}</p>" for x in a.get("warnings") or []]
+        if rows and method in INDEX_COLUMNS:
+            fig = plot_indices(pd.DataFrame(rows), method, str(a.get("outcome_label", "")))
+            stem = _slug(f"sensitivity-{key}")
+            parts.append(f"<figure id=\"chart-{stem}\">{_svg(fig, stem)}</figure>")
+    return "\n".join(parts)
+
+
 def discovery_html(t: P.Tables, w: _Writer) -> str:
     """The scenario discovery ``negsim discover`` recorded in the folder (its box as a table,
     the peeling trajectory and the box's limits as SVG charts), or "" when it has none."""
@@ -604,6 +637,9 @@ def render_html(t: P.Tables, rendered: list[P.Rendered],
                               "outcome, at each point."))]
         body += [_figure(t, r, o) for r in sweep_charts]
         sections.append(("points", "Sweep points", "\n".join(body)))
+        found = sensitivity_html(t, w)
+        if found:
+            sections.append(("sensitivity", "Sensitivity analysis", found))
         found = discovery_html(t, w)
         if found:
             sections.append(("discovery", "Scenario discovery", found))

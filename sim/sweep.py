@@ -6,11 +6,15 @@ A sweep varies scenario fields (dotted paths, as ``--set`` takes them) over
 * ``v1,v2``  a list of values (numbers, strings or booleans);
 * ``lo..hi``   a range, for the sampled designs.
 
-``grid`` crosses the values (the first path varies slowest); ``lhs`` and ``sobol`` draw K points
-from the ranges (``scipy.stats.qmc``, seeded from the sweep's seed; a list in a sampled design is
-a categorical factor). Integer fields get integer values. Every point is a scenario validated like
-a file, before anything runs, and every point uses the same replicate seeds
-(``run_seeds(seed, runs)``): differences between points come from the parameters alone.
+``grid`` crosses the values (the first path varies slowest); ``lhs`` and ``sobol-sequence`` (a
+scrambled Sobol quasi-random sequence) draw K points from the ranges (``scipy.stats.qmc``);
+``saltelli`` and ``morris`` are SALib's designs for sensitivity indices (``negsim analyze``):
+Saltelli's scheme for Sobol indices, N base samples giving N(2D+2) points, and Morris's
+trajectories (4 levels), each of D+1 points. Every sampled design is seeded from the sweep's
+seed; a list in a sampled design is a categorical factor. Integer fields get integer values.
+Every point is a scenario validated like a file, before anything runs, and every point uses
+the same replicate seeds (``run_seeds(seed, runs)``): differences between points come from
+the parameters alone.
 
 A dated event's change is a path too: ``events.2020-01-19.set.factions.gna.base_income`` (or
 ``events.6.set...`` by index; ``.scale.`` for a factor) varies what the event of that date sets.
@@ -20,7 +24,7 @@ scaling the swept value); :func:`event_overwrites` finds such cases and the comm
 A sweep can be written as a spec file (``experiments/*.toml``), so an experiment is a file in git::
 
     scenario = "../scenarios/libya_2019.toml"   # relative to this file (or to the repository)
-    design = "grid"                             # grid, lhs or sobol
+    design = "grid"                             # grid, lhs, sobol-sequence, saltelli or morris
     runs = 200
     seed = 2024
     [vary]
@@ -65,6 +69,7 @@ if TYPE_CHECKING:  # pandas loads when tables are made: the command line validat
 
 __all__ = [
     "DESIGNS",
+    "SAMPLED_DESIGNS",
     "design_for",
     "event_entry",
     "event_overwrites",
@@ -76,13 +81,22 @@ __all__ = [
     "is_spec_file",
     "load_spec",
     "make_points",
+    "unit_sample",
     "parse_vary",
     "point_scenarios",
     "points_table",
 ]
 
-DESIGNS = ("grid", "lhs", "sobol")
-DesignName = Literal["grid", "lhs", "sobol"]
+DESIGNS = ("grid", "lhs", "sobol-sequence", "saltelli", "morris")
+DesignName = Literal["grid", "lhs", "sobol-sequence", "saltelli", "morris", "sobol"]
+#: The designs that draw points from ranges (``--samples``); ``sobol`` is the name
+#: ``sobol-sequence`` had before, still read from old folders' manifests.
+SAMPLED_DESIGNS = ("lhs", "sobol-sequence", "saltelli", "morris", "sobol")
+#: Morris's grid: each factor takes MORRIS_LEVELS evenly spaced levels of its range.
+MORRIS_LEVELS = 4
+_OLD_SOBOL = ("--design sobol: the name is ambiguous and no longer used; give saltelli for "
+              "Sobol sensitivity indices (then negsim analyze), or sobol-sequence for the "
+              "scrambled Sobol quasi-random sequence it used to mean")
 REPO = Path(__file__).resolve().parents[1]
 
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -334,6 +348,8 @@ def design_for(base: Scenario, vary: Mapping[str, str | Sequence[Any]], design: 
 
 def make_design(design: str, varies: Sequence[Vary], samples: int | None, seed: int) -> Design:
     """Check the design against its varied fields and compute its points."""
+    if design == "sobol":
+        raise SweepError(_OLD_SOBOL)
     if design not in DESIGNS:
         raise SweepError(f"--design {design!r}: expected one of {', '.join(DESIGNS)}")
     if not varies:
@@ -348,20 +364,31 @@ def make_design(design: str, varies: Sequence[Vary], samples: int | None, seed: 
         for v in varies:
             if v.kind == "range":
                 raise SweepError(f"--vary {v.path}={v.spec}: a grid needs values (lo:hi:n or "
-                                 "v1,v2,...); ranges lo..hi are for --design lhs or sobol")
+                                 "v1,v2,...); ranges lo..hi are for --design lhs, "
+                                 "sobol-sequence, saltelli or morris")
         if samples is not None:
             raise SweepError("--samples: a grid's points are its values crossed; --samples is "
-                             "for --design lhs or sobol")
+                             "for --design lhs, sobol-sequence, saltelli or morris")
     else:
         for v in varies:
             if v.kind == "grid":
                 raise SweepError(f"--vary {v.path}={v.spec}: --design {design} draws from "
                                  "ranges (lo..hi) or lists (v1,v2); lo:hi:n is for --design grid")
         if samples is None:
-            raise SweepError(f"--samples: --design {design} needs the number of points to draw, "
-                             "e.g. --samples 64")
+            what = {"saltelli": "the number of base samples N (N(2D+2) points), e.g. "
+                                "--samples 64",
+                    "morris": "the number of trajectories (D+1 points each), e.g. --samples 20"
+                    }.get(design, "the number of points to draw, e.g. --samples 64")
+            raise SweepError(f"--samples: --design {design} needs {what}")
         if samples < 1:
             raise SweepError(f"--samples {samples}: expected at least 1")
+        if design == "saltelli" and (samples < 2 or samples & (samples - 1)):
+            raise SweepError(f"--samples {samples}: --design saltelli needs a power of two "
+                             "(the Sobol sequence it is built on is balanced only then), e.g. "
+                             f"--samples {max(2, 1 << max(1, round(math.log2(max(samples, 1)))))}")
+        if design == "morris" and samples < 2:
+            raise SweepError(f"--samples {samples}: --design morris needs at least 2 "
+                             "trajectories (10 to 50 is usual)")
     points = make_points(design, varies, samples, seed)
     return Design(design, tuple(varies), samples, seed, tuple(points))  # type: ignore[arg-type]
 
@@ -371,6 +398,51 @@ def design_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([0x5EED_DE51, seed]))
 
 
+def second_order(design: str, d: int) -> bool:
+    """Whether a Saltelli design of `d` factors has the points for second-order indices (it
+    does for two factors or more)."""
+    return design == "saltelli" and d >= 2
+
+
+def salib_problem(names: Sequence[str]) -> dict[str, Any]:
+    """The SALib problem of a sampled design: every factor on the unit interval (its points
+    map the unit values onto the ranges, integers and lists)."""
+    return {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+
+
+def unit_sample(design: str, d: int, samples: int, seed: int) -> np.ndarray:
+    """The points of a sampled design on the unit cube, one row per point in the design's
+    order (SALib's order for saltelli and morris, which its analysis expects)."""
+    rng = design_rng(seed)
+    if design in ("saltelli", "morris"):
+        try:
+            from SALib.sample import morris as salib_morris
+            from SALib.sample import sobol as salib_sobol
+        except ImportError:
+            raise SweepError(f"--design {design} needs SALib: pip install 'negsim[sensitivity]'"
+                             ) from None
+        problem = salib_problem([f"x{i}" for i in range(d)])
+        if design == "saltelli":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                return salib_sobol.sample(problem, samples, seed=rng,
+                                          calc_second_order=second_order(design, d))
+        return salib_morris.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=rng)
+    from scipy.stats import qmc
+
+    if design == "lhs":
+        return qmc.LatinHypercube(d=d, rng=rng).random(samples)
+    if design in ("sobol-sequence", "sobol"):
+        sampler = qmc.Sobol(d=d, scramble=True, rng=rng)
+        m = int(math.log2(samples)) if samples > 0 else 0
+        if 2**m == samples:
+            return sampler.random_base2(m)
+        with warnings.catch_warnings():  # balance needs 2**m points; the CLI says so
+            warnings.simplefilter("ignore", UserWarning)
+            return sampler.random(samples)
+    raise SweepError(f"--design {design!r}: expected one of {', '.join(DESIGNS)}")
+
+
 def make_points(design: str, varies: Sequence[Vary], samples: int | None = None,
                 seed: int = 0) -> list[dict[str, Any]]:
     """The points of a design: one dict (path -> value) per point, in a fixed order."""
@@ -378,23 +450,8 @@ def make_points(design: str, varies: Sequence[Vary], samples: int | None = None,
     if design == "grid":
         return [dict(zip(paths, combo, strict=True))
                 for combo in itertools.product(*(v.values for v in varies))]
-    from scipy.stats import qmc
-
     assert samples is not None
-    d = len(varies)
-    if design == "lhs":
-        u = qmc.LatinHypercube(d=d, rng=design_rng(seed)).random(samples)
-    elif design == "sobol":
-        sampler = qmc.Sobol(d=d, scramble=True, rng=design_rng(seed))
-        m = int(math.log2(samples)) if samples > 0 else 0
-        if 2**m == samples:
-            u = sampler.random_base2(m)
-        else:
-            with warnings.catch_warnings():  # balance needs 2**m points; the CLI says so
-                warnings.simplefilter("ignore", UserWarning)
-                u = sampler.random(samples)
-    else:
-        raise SweepError(f"--design {design!r}: expected one of {', '.join(DESIGNS)}")
+    u = unit_sample(design, len(varies), samples, seed)
     points = []
     for row in u:
         points.append({v.path: _from_unit(v, float(x)) for v, x in zip(varies, row,
@@ -457,8 +514,9 @@ def point_scenarios(data: Mapping[str, Any], fixed: Sequence[tuple[str, Any]], d
 _SPEC_FIELDS = {
     "scenario": "the scenario file, relative to this file or to the repository",
     "description": "one paragraph on the experiment",
-    "design": "grid, lhs or sobol",
-    "samples": "the number of points of an lhs or sobol design",
+    "design": "grid, lhs, sobol-sequence, saltelli or morris",
+    "samples": "the points of an lhs or sobol-sequence design, a saltelli design's base "
+               "samples N or a morris design's trajectories",
     "runs": "replicates per point",
     "seed": "the master seed",
     "steps": "weeks to simulate",
@@ -568,7 +626,10 @@ def load_spec(path: str | Path) -> SweepSpec:
         else:
             scenario_path = found
     design = data.get("design", "grid")
-    if design not in DESIGNS:
+    if design == "sobol":
+        bad("design", "saltelli (Sobol indices) or sobol-sequence (the quasi-random sequence "
+                      "'sobol' used to mean); 'sobol' is no longer a design name")
+    elif design not in DESIGNS:
         bad("design", f"one of {', '.join(DESIGNS)} (got {design!r})")
     samples = integer("samples", 1)
     runs = integer("runs", 1)

@@ -1,6 +1,7 @@
-"""`negsim sweep`: the documented points for grid, lhs and sobol; clear errors before any run;
-the same tables whatever the executor, the workers or the chunk size; a sweep stopped at any
-moment and resumed gives exactly the rows of an uninterrupted one; a run that raises is recorded.
+"""`negsim sweep`: the documented points for grid, lhs and sobol-sequence; clear errors before
+any run; the same tables whatever the executor, the workers or the chunk size; a sweep stopped
+at any moment and resumed gives exactly the rows of an uninterrupted one; a run that raises is
+recorded.
 
 The command is driven through typer's CliRunner (and through a
 subprocess for the interrupt tests); sweeps are small: the symmetric duel, a few weeks.
@@ -112,7 +113,7 @@ def test_grid_crosses_values_first_path_slowest():
         {"a.x": 2.0, "b.y": 10.0}, {"a.x": 2.0, "b.y": 20.0}, {"a.x": 2.0, "b.y": 30.0}]
 
 
-@pytest.mark.parametrize("design", ["lhs", "sobol"])
+@pytest.mark.parametrize("design", ["lhs", "sobol-sequence"])
 def test_sampled_designs_are_bounded_counted_and_seeded(design):
     varies = [parse_vary("a.x", "0..2"), parse_vary("b.y", "-1..1"),
               parse_vary("model.weeks", "10..13", "int"), parse_vary("c.z", "p,q", "str")]
@@ -140,7 +141,7 @@ def test_design_checks_specs_against_the_design():
     with pytest.raises(SweepError, match="lo:hi:n is for --design grid"):
         make_design("lhs", [grid], 8, 0)
     with pytest.raises(SweepError, match="--samples"):
-        make_design("sobol", [rng], None, 0)
+        make_design("sobol-sequence", [rng], None, 0)
     with pytest.raises(SweepError, match="given twice"):
         make_design("grid", [grid, grid], None, 0)
     d = make_design("lhs", [rng], 5, 0)
@@ -210,7 +211,8 @@ def test_what_a_dated_event_sets_can_be_varied(tmp_path):
     (["--vary", "backers.west_patron.capacty=0:1:2"], ["capacty", "no field"]),
     (["--vary", "backers.west_patron.capacity=-1:1:3"],
      ["point 0", "backers.west_patron.capacity=-1.0", "(from --vary)"]),
-    (["--vary", "backers.west_patron.capacity=0..1"], ["--design lhs or sobol"]),
+    (["--vary", "backers.west_patron.capacity=0..1"],
+     ["--design lhs, sobol-sequence, saltelli or morris"]),
     (["--vary", "backers.west_patron.capacity=0..1", "--design", "lhs"], ["--samples"]),
     (["--vary", "model.weeks=a,b"], ["model.weeks", "integer"]),
     (["--set", "backers.west_patron.capacity=1", "--vary", "backers.west_patron.capacity=1,2"],
@@ -333,7 +335,7 @@ def test_a_spec_scenario_is_found_relative_to_the_spec_or_the_repository(tmp_pat
     ('scenario = "scenarios/symmetric_duel.toml"\ndesing = "lhs"\n[vary]\n"model.weeks" = "1,2"\n',
      ["line 2", "desing", "known: scenario"]),
     ('scenario = "scenarios/symmetric_duel.toml"\ndesign = "random"\n[vary]\n"model.weeks" = "1"\n',
-     ["design", "grid, lhs, sobol"]),
+     ["design", "grid, lhs, sobol-sequence, saltelli, morris"]),
     ('scenario = "scenarios/symmetric_duel.toml"\nruns = -3\n[vary]\n"model.weeks" = "1"\n',
      ["runs", "integer >= 1"]),
     ('scenario = "scenarios/symmetric_duel.toml"\n', ["vary", "at least one entry"]),

@@ -3,7 +3,8 @@
 ``sim.cli.app`` holds the app and what the commands share; each command group registers on it
 from its own module: ``running`` (run, sweep), ``describe`` (check, explain, fields),
 ``charts`` (plot, report, compare), ``exporting`` (export), ``scoring`` (score),
-``calibrating`` (calibrate), ``exploring`` (discover, attribute) and ``viz`` (viz).
+``analysis`` (analyze), ``calibrating`` (calibrate), ``exploring`` (discover, attribute)
+and ``viz`` (viz).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 
 from sim.cli import (  # noqa: F401  (they register commands)
+    analysis,
     calibrating,
     charts,
     describe,

@@ -14,7 +14,6 @@ import json
 import math
 import tomllib
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -61,12 +60,6 @@ __all__ = ["execute_experiment", "run", "sweep", "sweep_shares"]
 CONFIRM_ABOVE = 100_000
 
 # ---------------------------------------------------------------------- options
-class DesignName(StrEnum):
-    grid = "grid"
-    lhs = "lhs"
-    sobol = "sobol"
-
-
 TargetArg = Annotated[Path, typer.Argument(
     help="A scenario TOML file (then give --vary), or a sweep spec file that names the "
          "scenario, what to vary, the design, runs and seed. "
@@ -77,16 +70,22 @@ VaryOpt = Annotated[list[str] | None, typer.Option(
     help="A scenario field to vary (any path --set takes, or what a dated event sets: "
          "events.<date>.set.<field>); repeatable. SPEC is lo:hi:n (n evenly "
          "spaced values, inclusive), v1,v2,v3 (a list: numbers, strings or booleans) or, for "
-         "--design lhs/sobol, lo..hi (a range). Integer fields get integers. Example: "
+         "a sampled --design (lhs, sobol-sequence, saltelli, morris), lo..hi (a range). "
+         "Integer fields get integers. Example: "
          "--vary backers.turkey.capacity=0:2:5 --vary mediators.un.leverage=0,0.03,0.1")]
-DesignOpt = Annotated[DesignName | None, typer.Option(
-    "--design", case_sensitive=False,
+DesignOpt = Annotated[str | None, typer.Option(
+    "--design", metavar="DESIGN",
     help="grid: every combination of the values (first --vary varies slowest); lhs: a Latin "
-         "hypercube of --samples points over the ranges; sobol: a scrambled Sobol sequence "
-         "(best with a power of two). Default grid, or the spec file's. Example: --design lhs")]
+         "hypercube of --samples points over the ranges; sobol-sequence: a scrambled Sobol "
+         "quasi-random sequence (best with a power of two); saltelli: SALib's design for Sobol "
+         "indices, --samples N base samples (a power of two) giving N(2D+2) points for D "
+         "varied paths; morris: SALib's Morris design, --samples trajectories of D+1 points "
+         "on 4 levels. Read saltelli and morris sweeps with `negsim analyze`. Default grid, or "
+         "the spec file's. Example: --design saltelli --samples 64")]
 SamplesOpt = Annotated[int | None, typer.Option(
     "--samples", "-k", min=1, metavar="K",
-    help="Points to draw for --design lhs or sobol (seeded from --seed). Example: --samples 64")]
+    help="Points to draw for --design lhs or sobol-sequence; base samples N for saltelli; "
+         "trajectories for morris (all seeded from --seed). Example: --samples 64")]
 RunsOpt = Annotated[int | None, typer.Option(
     "--runs", "-n", min=1, max=10_000_000, metavar="N",
     help="Replicates per point; every point uses the same replicate seeds (common random "
@@ -94,8 +93,8 @@ RunsOpt = Annotated[int | None, typer.Option(
 SweepSeedOpt = Annotated[int | None, typer.Option(
     "--seed", min=0, metavar="SEED",
     help="Master seed: replicate i of every point draws from the i-th child of "
-         "SeedSequence(seed); "
-         "lhs/sobol draws are seeded from it too. Default 0, or the spec file's. "
+         "SeedSequence(seed); sampled designs are seeded from it too. Default 0, or the "
+         "spec file's. "
          "Example: --seed 42")]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1, metavar="J", show_default="all cores",
@@ -392,7 +391,7 @@ def sweep(o: SweepOptions) -> None:
         err.print("[yellow]note:[/] --jobs is ignored with a remote --scheduler (the cluster "
                   "has its own workers)")
     args = _arguments("sweep", o.target, [
-        ("--design", o.design.value if o.design else None), ("--samples", o.samples),
+        ("--design", o.design), ("--samples", o.samples),
         ("--runs", o.runs), ("--seed", o.seed), ("--steps", o.steps),
         ("--chunk-size", o.chunk_size), ("--scheduler", o.scheduler), ("--jobs", o.jobs),
         ("--outcome", o.outcome),
@@ -446,7 +445,8 @@ def sweep_experiment_of(o: SweepOptions, jobs: int):
         scenario_path = spec.scenario
     else:
         scenario_path = target
-    design_name = o.design.value if o.design is not None else (spec.design if spec else "grid")
+    design_name = (o.design.strip().lower() if o.design is not None
+                   else (spec.design if spec else "grid"))
     samples = o.samples if o.samples is not None else (spec.samples if spec else None)
     runs = o.runs if o.runs is not None else (spec.runs if spec and spec.runs else 100)
     seed = o.seed if o.seed is not None else (spec.seed if spec and spec.seed is not None

@@ -131,7 +131,8 @@ def _needs_sampled(t: Tables) -> str | None:
     if why:
         return why
     if not is_sampled(t):
-        return "only for sampled designs (lhs, sobol, ...); this sweep is a grid design"
+        return ("only for sampled designs (lhs, sobol-sequence, saltelli, morris); this sweep "
+                "is a grid design")
     if t.n_points < 8:
         return f"needs at least 8 sweep points; this sweep has {t.n_points}"
     return None

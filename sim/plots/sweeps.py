@@ -67,13 +67,14 @@ def sweep_paths(data: Any) -> list[str]:
 
 
 def design_kind(data: Any) -> str:
-    """The sweep's design (grid, lhs, sobol, ...) from its manifest; "grid" when not stated."""
+    """The sweep's design (grid, lhs, sobol-sequence, saltelli, morris; ``sobol`` in folders
+    made before the sequence was renamed) from its manifest; "grid" when not stated."""
     return str((as_tables(data).manifest.get("design") or {}).get("design", "grid"))
 
 
 def is_sampled(design: Any) -> bool:
-    """Whether a sweep's design samples its points (``lhs``, ``sobol``, and any other name but
-    ``grid``, e.g. SALib's ``saltelli`` or ``morris``) rather than crossing every value of every
+    """Whether a sweep's design samples its points (``lhs``, ``sobol-sequence``, SALib's
+    ``saltelli`` and ``morris``: any name but ``grid``) rather than crossing every value of every
     path. `design`: a design name, or a sweep's data (its manifest's design).
 
     In a sampled design each point has its own value of every path, so the charts show points
@@ -689,7 +690,8 @@ def plot_influence(data: Any, *, ax: Sequence[Axes] | None = None,
                        f"Outcome per point: {o.label}, its {est} (with Monte Carlo "
                        "noise from its runs). First-order index Var(E[Y|X])/Var(Y) estimated "
                        "from the sample by quantile bins of each path, bias-adjusted "
-                       "(epsilon²), not by Saltelli's pick-freeze scheme."], own)
+                       "(epsilon²), not by Saltelli's pick-freeze scheme: for Sobol indices "
+                       "with intervals, sweep a saltelli design and run negsim analyze."], own)
     return fig
 
 
