@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_run import bad
+from cli_run import invoke as cli
 
 from sim.analysis import (
     AnalysisError,
@@ -23,7 +24,6 @@ from sim.analysis import (
     replicate_noise,
     unit_points,
 )
-from sim.cli import app
 from sim.folder import manifest_mismatches
 from sim.scenario import load_scenario
 from sim.sweep import (
@@ -38,21 +38,7 @@ from sim.sweep import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DUEL = ROOT / "scenarios" / "symmetric_duel.toml"
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "NEGSIM_DEBUG": None}
 VARY = ["--vary", "backers.west_patron.capacity=0..10", "--vary", "factions.west.optimism=0..0.3"]
-
-
-def cli(*args):
-    return CliRunner().invoke(app, [*map(str, args)], env=ENV)
-
-
-def bad(result, *needles: str) -> str:
-    out = result.output
-    assert result.exit_code == 2, f"exit {result.exit_code}\n{out}\n{result.exception!r}"
-    assert "Traceback" not in out
-    for n in needles:
-        assert n in out, f"{n!r} not in:\n{out}"
-    return out
 
 
 # ---------------------------------------------------------------------- designs

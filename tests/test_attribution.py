@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_run import bad, invoke
 
 from sim.attribution import (
     ABSENT_BACKER_FIELDS,
@@ -26,26 +26,11 @@ from sim.attribution import (
     orderings,
     shapley,
 )
-from sim.cli import app
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DUEL = ROOT / "scenarios" / "symmetric_duel.toml"
 LIBYA = ROOT / "scenarios" / "libya_2019.toml"
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "NEGSIM_DEBUG": None}
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
-
-
-def bad(result, *needles: str) -> str:
-    out = result.output
-    assert result.exit_code == 2, f"exit {result.exit_code}\n{out}\n{result.exception!r}"
-    assert "Traceback" not in out
-    for n in needles:
-        assert n in out, f"{n!r} not in:\n{out}"
-    return out
 
 
 # ---------------------------------------------------------------------- the estimator

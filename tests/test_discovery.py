@@ -13,27 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_run import bad, invoke
 
-from sim.cli import app
 from sim.discovery import DiscoveryError, choose_box, knee, run_prim
 
 ROOT = Path(__file__).resolve().parents[1]
 DUEL = ROOT / "scenarios" / "symmetric_duel.toml"
-ENV = {"COLUMNS": "200", "NO_COLOR": "1", "NEGSIM_DEBUG": None}
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
-
-
-def bad(result, *needles: str) -> str:
-    out = result.output
-    assert result.exit_code == 2, f"exit {result.exit_code}\n{out}\n{result.exception!r}"
-    assert "Traceback" not in out
-    for n in needles:
-        assert n in out, f"{n!r} not in:\n{out}"
-    return out
 
 
 # ---------------------------------------------------------------------- PRIM on known data

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_run import bad
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -50,15 +51,6 @@ CLI = [sys.executable, "-c", "from sim.cli import main; main()"]
 
 def invoke(*args):
     return CliRunner().invoke(app, ["sweep", *map(str, args)], env=ENV)
-
-
-def bad(result, *needles: str) -> str:
-    out = result.output
-    assert result.exit_code == 2, f"exit {result.exit_code}\n{out}\n{result.exception!r}"
-    assert "Traceback" not in out
-    for n in needles:
-        assert n in out, f"{n!r} not in:\n{out}"
-    return out
 
 
 def tables(folder: Path) -> dict[str, pd.DataFrame]:

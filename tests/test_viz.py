@@ -18,10 +18,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cli_run import bad, invoke
 from scenario_text import DUEL, ROOT
-from typer.testing import CliRunner
 
-from sim.cli import app
 from sim.experiment import run_replicates, run_seed
 from sim.model import NegotiationModel
 from sim.scenario import load_scenario
@@ -29,7 +28,6 @@ from sim.viz.ensemble import EnsembleCancelled, run_ensemble, shares_markdown
 from sim.viz.knobs import knobs_for, latest_proposals, status_line, viz_model_class
 
 LIBYA = ROOT / "scenarios" / "libya_2019.toml"
-ENV = {"COLUMNS": "400", "NO_COLOR": "1", "NEGSIM_DEBUG": None}
 
 
 @pytest.fixture(scope="module")
@@ -242,16 +240,6 @@ def test_page_steps_and_resets_with_new_settings(duel) -> None:
 
 
 # ---------------------------------------------------------------------- the command
-def invoke(*args: str | Path):
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
-
-
-def _bad(result, *needles: str) -> None:
-    out = result.output
-    assert result.exit_code == 2, f"exit {result.exit_code}\n{out}\n{result.exception!r}"
-    assert "Traceback" not in out
-    for n in needles:
-        assert n in out, f"{n!r} not in:\n{out}"
 
 
 def test_viz_rejects_a_port_in_use(tmp_path: Path) -> None:
@@ -261,23 +249,23 @@ def test_viz_rejects_a_port_in_use(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        _bad(invoke("viz", DUEL, "--port", port), f"--port: cannot listen on 127.0.0.1:{port}",
+        bad(invoke("viz", DUEL, "--port", port), f"--port: cannot listen on 127.0.0.1:{port}",
              "--port 0")
 
 
 def test_viz_rejects_bad_input_before_starting(tmp_path: Path) -> None:
-    _bad(invoke("viz", tmp_path / "none.toml"), "none.toml", "not found")
-    _bad(invoke("viz", DUEL, "--set", "backers.west_patron.capacity=-1"),
+    bad(invoke("viz", tmp_path / "none.toml"), "none.toml", "not found")
+    bad(invoke("viz", DUEL, "--set", "backers.west_patron.capacity=-1"),
          "backers.west_patron.capacity")
-    _bad(invoke("viz", DUEL, "--port", "70000"), "--port")
-    _bad(invoke("viz", DUEL, "--host", "no.such.host.invalid"), "--host: cannot resolve")
+    bad(invoke("viz", DUEL, "--port", "70000"), "--port")
+    bad(invoke("viz", DUEL, "--host", "no.such.host.invalid"), "--host: cannot resolve")
 
 
 def test_viz_without_the_extra_says_how_to_install_it(monkeypatch) -> None:
     import sim.viz
 
     monkeypatch.setattr(sim.viz, "viz_available", lambda: "solara")
-    _bad(invoke("viz", DUEL), "pip install 'negsim[viz]'", "solara is not installed")
+    bad(invoke("viz", DUEL), "pip install 'negsim[viz]'", "solara is not installed")
 
 
 # ---------------------------------------------------------------------- in a real browser
