@@ -106,9 +106,11 @@ def _draw(a) -> str:
     charts = a.folder / "charts"
     charts.mkdir(exist_ok=True)
     stem = f"sensitivity-{a.method}-{_slug(a.outcome)}"
+    noisy = any(w.startswith("replicate noise") for w in a.warnings)  # the warning says it
+    noise = "" if noisy else (f"; replicate noise {a.noise.share:.0%} of the variance of the "
+                              "point means")
     notes = (f"{a.points} points of a {a.design} design, {a.noise.replicates} or more runs "
-             f"per point; replicate noise {a.noise.share:.0%} of the variance of the point "
-             "means.", *a.warnings)
+             f"per point{noise}.", *(w[0].upper() + w[1:] for w in a.warnings))
     fig = plot_indices(a.indices.table, a.method, a.outcome_label, notes)
     for fmt in ("png", "svg"):
         save_figure(fig, charts / f"{stem}.{fmt}")
