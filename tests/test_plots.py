@@ -483,7 +483,10 @@ def test_cli_plot_run_folder(run_a):
     for name in ("outcomes", "survival", "fans", "support", "diplomacy", "map"):
         assert (charts / f"{name}.png").stat().st_size > 10_000
         assert name in res.output
-    assert "not drawn" in res.output and "sweep-heatmap" in res.output  # says what does not apply
+    assert "not drawn" not in res.output  # sweep charts never apply to a run: unsaid
+    res = invoke("plot", run_a, "--only", "outcomes,sweep-heatmap")
+    assert res.exit_code == 0, res.output
+    assert "not drawn sweep-heatmap: a run folder, not a sweep" in res.output  # asked: why not
     res = invoke("plot", run_a, "--format", "svg", "--only", "outcomes")
     assert res.exit_code == 0 and (charts / "outcomes.svg").exists()
     assert "http://matplotlib" not in (charts / "outcomes.svg").read_text()

@@ -140,12 +140,7 @@ def plot(
             tab.add_row(r.chart, escape(r.path.name), escape(r.title))
         out.print(tab)
     failed = {k: v for k, v in skipped.items() if v.startswith("failed:")}
-    same: dict[str, list[str]] = {}
-    for name, why in skipped.items():
-        if name not in failed:
-            same.setdefault(why, []).append(name)
-    for why, which in same.items():
-        out.print(f"[yellow]not drawn[/] {', '.join(which)}: {escape(why)}")
+    _say_skipped(skipped, "not drawn", asked=names is not None)
     if outcome is not None and t.kind != "sweep":
         out.print("[yellow]note:[/] --outcome applies to the sweep charts; the run charts show "
                   "every outcome")
@@ -163,6 +158,20 @@ def _warn_incomplete(res) -> None:
     if not res.manifest.get("complete", True):
         err.print("[yellow]warning:[/] the manifest says these results are incomplete "
                   "(interrupted); the charts show the finished runs only")
+
+
+def _say_skipped(skipped: dict[str, str], verb: str, asked: bool) -> None:
+    """One line per reason for the charts left out (failures are reported apart). The sweep
+    charts of a run folder go unsaid unless asked for by --only: they never apply to one."""
+    from sim.plots.registry import NOT_A_SWEEP
+
+    same: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        if why.startswith("failed:") or (not asked and why == NOT_A_SWEEP):
+            continue
+        same.setdefault(why, []).append(name)
+    for why, which in same.items():
+        out.print(f"[yellow]{verb}[/] {', '.join(which)}: {escape(why)}")
 
 
 # ---------------------------------------------------------------------- report
@@ -217,14 +226,10 @@ def report(
     _warn_incomplete(res)
     out.print(f"[green]report[/] {escape(str(target))} ({len(rendered)} charts, "
               f"{target.stat().st_size / 1e6:.1f} MB)")
-    same: dict[str, list[str]] = {}
     for name, why in skipped.items():
         if why.startswith("failed:"):
             err.print(f"[bold red]error:[/] chart {name} {escape(why)} (a bug: please report it)")
-        else:
-            same.setdefault(why, []).append(name)
-    for why, which in same.items():
-        out.print(f"[yellow]not included[/] {', '.join(which)}: {escape(why)}")
+    _say_skipped(skipped, "not included", asked=names is not None)
     if any(v.startswith("failed:") for v in skipped.values()):
         raise typer.Exit(EXIT_RUNS_FAILED)
 

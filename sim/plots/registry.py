@@ -37,8 +37,8 @@ from sim.plots.sweeps import (
     sweep_paths,
 )
 
-__all__ = ["CHARTS", "Chart", "ChartOptions", "Rendered", "applies", "chart_names",
-           "render_charts"]
+__all__ = ["CHARTS", "NOT_A_SWEEP", "Chart", "ChartOptions", "Rendered", "applies",
+           "chart_names", "render_charts"]
 
 
 @dataclass(frozen=True)
@@ -107,12 +107,16 @@ def _needs_deals(t: Tables) -> str | None:
     return None
 
 
+#: Why a sweep chart does not apply to a run folder.
+NOT_A_SWEEP = "a run folder, not a sweep (no varied paths)"
+
+
 def _needs_sweep(t: Tables) -> str | None:
     if t.point is not None:
         return (f"compares sweep points; --point {t.point} draws the run charts of one point "
                 "(drop --point for the sweep charts)")
     if t.kind != "sweep":
-        return "a run folder, not a sweep (no varied paths)"
+        return NOT_A_SWEEP
     if not sweep_paths(t):
         return "the sweep has no varied paths in points.parquet"
     return None
