@@ -343,7 +343,7 @@ def analyze_folder(req: AnalyzeRequest) -> Analysis:
         base = folder.scenario()
     except ResultsError as exc:
         raise AnalysisError(str(exc)) from None
-    outcome = parse_outcome(req.outcome, base.armed_factions)
+    outcome = parse_outcome(req.outcome, base.armed_factions, m.get("steps") or None)
     design = _design_of(m, base)
     runs = folder.table("runs")
     vals = outcome.values(runs)

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.stats import Z95
+
 __all__ = ["ABSENT_BACKER_FIELDS", "ACTOR_KINDS", "Attribution", "AttributionError",
            "absent_data", "attribution_section", "coalition_scenario", "coalitions_of",
            "orderings", "plot_attribution", "save_attribution", "shapley"]
@@ -173,7 +175,7 @@ class Attribution:
         total = self.v_all[0] - self.v_none[0]
         df = pd.DataFrame({
             "actor": list(self.actors), "name": list(self.names), "shapley": mean,
-            "low": mean - 1.959964 * se, "high": mean + 1.959964 * se, "se": se,
+            "low": mean - Z95 * se, "high": mean + Z95 * se, "se": se,
             "share": mean / total if abs(total) > 1e-12 else np.nan})
         return df.sort_values("shapley", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -234,7 +236,7 @@ def plan(spec: AttributionRun):
                                f"the outcome to; try --actors "
                                f"{'mediators' if spec.kind == 'backers' else 'backers'}")
     armed = [k for k, f in scn.factions.items() if f.armed]
-    outcome = parse_outcome(spec.outcome, armed)
+    outcome = parse_outcome(spec.outcome, armed, spec.steps or scn.model.weeks)
     perms, exact = orderings(len(actors), spec.permutations, spec.seed)
     coalitions = coalitions_of(perms)
     base = scn.to_dict()

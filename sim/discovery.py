@@ -200,7 +200,7 @@ def sweep_cases(folder, outcome_spec: str | None, threshold: float | None,
     except ResultsError as exc:
         raise DiscoveryError(str(exc)) from None
     factions = [c.removeprefix("control_") for c in runs.columns if c.startswith("control_")]
-    outcome = parse_outcome(outcome_spec, factions)
+    outcome = parse_outcome(outcome_spec, factions, folder.manifest.get("steps") or None)
     if threshold is None:
         if not outcome.binary:
             raise DiscoveryError(f"--threshold: {outcome.label} is not a share; give the value "

@@ -6,9 +6,9 @@ A spec names what is measured on each run:
   ``stalemate``, ``ongoing`` or ``victory:<faction>``: a yes/no per run, summarised as a
   share with a Wilson 95% interval;
 * ``first_ceasefire``: the weeks to the first open-ended ceasefire, where a run without one
-  counts its whole length (a restricted mean time: a run that never had one is censored at its
-  end, so the mean is the expected weeks without a ceasefire within the horizon), summarised as
-  a mean with a normal 95% interval;
+  counts the whole horizon (the weeks a run lasts unless a victory ends it), a victory
+  included: a run that a victory ended never reached a ceasefire either. The mean is the
+  restricted mean time to a first ceasefire within the horizon, with a normal 95% interval;
 * ``control:<faction>``: the faction's final share of the sites' value, a mean with a normal
   95% interval.
 
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.results import wilson
+from sim.stats import Z95
 
 __all__ = ["DEFAULT_OUTCOME", "Outcome", "OutcomeError", "outcome_specs", "parse_outcome",
            "per_point"]
@@ -55,6 +56,7 @@ class Outcome:
     kind: Literal["share", "time", "level"]
     label: str    # for axes and tables, e.g. "P(durable ceasefire)"
     unit: str     # "" for a share, "weeks", or "share of sites' value"
+    horizon: int | None = None  # weeks a run lasts (first_ceasefire); None: the longest run
 
     @property
     def binary(self) -> bool:
@@ -67,7 +69,8 @@ class Outcome:
             return (runs["outcome"].astype(str) == self.spec).to_numpy(dtype=float)
         if self.kind == "time":
             first = pd.to_numeric(runs["first_ceasefire_step"], errors="coerce")
-            return first.fillna(runs["weeks"].astype(float)).to_numpy(dtype=float)
+            horizon = self.horizon if self.horizon is not None else runs["weeks"].max()
+            return first.fillna(float(horizon)).to_numpy(dtype=float)
         faction = self.spec.split(":", 1)[1]
         return runs[f"control_{faction}"].to_numpy(dtype=float)
 
@@ -83,7 +86,7 @@ class Outcome:
             lo, hi = wilson(int(v.sum()), n)
             return (float(v.mean()), lo, hi)
         m = float(v.mean())
-        half = 1.959964 * float(v.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+        half = Z95 * float(v.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
         top = 1.0 if self.kind == "level" else math.inf  # a share of value, or weeks
         return (m, max(m - half, 0.0), min(m + half, top))
 
@@ -94,9 +97,12 @@ def outcome_specs(factions: Sequence[str]) -> list[str]:
             + [f"control:{f}" for f in factions])
 
 
-def parse_outcome(spec: str | None, factions: Sequence[str]) -> Outcome:
+def parse_outcome(spec: str | None, factions: Sequence[str],
+                  horizon: int | None = None) -> Outcome:
     """The outcome `spec` names (None: the default) for a scenario whose armed factions are
-    `factions`; an :class:`OutcomeError` listing the valid specs if it names none."""
+    `factions`; an :class:`OutcomeError` listing the valid specs if it names none. `horizon`:
+    the weeks a run lasts unless a victory ends it, where ``first_ceasefire`` counts a run
+    without one (None: the longest run of the table it reads)."""
     spec = DEFAULT_OUTCOME if spec is None else spec.strip()
     if spec in _CLASSES:
         return Outcome(spec, "share", f"P({_CLASS_WORDS[spec]})", "")
@@ -106,8 +112,8 @@ def parse_outcome(spec: str | None, factions: Sequence[str]) -> Outcome:
     if head == "control" and faction in factions:
         return Outcome(spec, "level", f"final control: {faction}", "share of sites' value")
     if spec == "first_ceasefire":
-        return Outcome(spec, "time", "weeks to the first ceasefire (censored at the run's end)",
-                       "weeks")
+        return Outcome(spec, "time", "weeks to the first ceasefire (none: the horizon)",
+                       "weeks", horizon)
     raise OutcomeError(f"--outcome {spec!r}: expected one of {', '.join(outcome_specs(factions))}")
 
 

@@ -36,10 +36,14 @@ def test_victory_counts_that_factions_wins_only():
     assert o.label == "P(victory: east)"
 
 
-def test_first_ceasefire_counts_a_run_without_one_at_its_length():
+def test_first_ceasefire_counts_a_run_without_one_at_the_horizon():
+    """Runs 1 and 3 ended in victory at weeks 40 and 30, with no ceasefire: they count the
+    horizon, not the week the victory ended them."""
     o = parse_outcome("first_ceasefire", FACTIONS)
     assert o.kind == "time" and not o.binary
-    assert o.values(_runs()).tolist() == [12, 40, 60, 30, 20]
+    assert o.values(_runs()).tolist() == [12, 100, 60, 100, 20]   # the longest run: 100
+    assert parse_outcome("first_ceasefire", FACTIONS, horizon=104).values(
+        _runs()).tolist() == [12, 104, 60, 104, 20]
 
 
 def test_control_reads_the_final_share():

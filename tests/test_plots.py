@@ -683,7 +683,7 @@ def test_mean_outcomes_of_a_sweep(sweep_lhs):
     t = tables(sweep_lhs)
     paths = P.sweep_paths(t)
     weeks = P.sweep_scatter_dataset(t, *paths, outcome="first_ceasefire")
-    first = pd.to_numeric(t.runs["first_ceasefire_step"]).fillna(t.runs["weeks"])
+    first = pd.to_numeric(t.runs["first_ceasefire_step"]).fillna(t.info.weeks)  # the horizon
     np.testing.assert_allclose(weeks["value"], first.groupby(t.runs["point"]).mean())
     from scipy import stats
 

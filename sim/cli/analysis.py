@@ -27,8 +27,9 @@ OutcomeOpt = Annotated[str | None, typer.Option(
     "--outcome", metavar="SPEC",
     help="What is measured on each run: an outcome class (durable_ceasefire, the default; "
          "fragile_ceasefire, stalemate, ongoing, victory:<faction>), first_ceasefire (weeks "
-         "to it, censored at the run's end) or control:<faction> (final share of the sites' "
-         "value). Averaged over each point's replicates. Example: --outcome victory:lna")]
+         "to it; a run without one counts the horizon) or control:<faction> (final share of "
+         "the sites' value). Averaged over each point's replicates. "
+         "Example: --outcome victory:lna")]
 MethodOpt = Annotated[str | None, typer.Option(
     "--method", metavar="[sobol|morris|delta]",
     help="sobol: first, second and total-order Sobol indices (needs a saltelli design); "

@@ -89,7 +89,7 @@ OutcomeOpt = Annotated[str | None, typer.Option(
     help="What the sweep charts and summary read at each point (default durable_ceasefire): "
          "an outcome class (durable_ceasefire, fragile_ceasefire, stalemate, ongoing, "
          "victory:<faction>) as a share of runs with a Wilson 95% interval; first_ceasefire, "
-         "the weeks to the first open-ended ceasefire (a run without one counts its length), "
+         "the weeks to the first open-ended ceasefire (a run without one counts the horizon), "
          "or control:<faction>, its final share of the sites' value, as a mean with a 95% "
          "interval. Example: --outcome victory:lna")]
 

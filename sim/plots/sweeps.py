@@ -90,7 +90,8 @@ def sweep_outcome(data: Any, outcome: str | Outcome | None = None) -> Outcome:
     naming the valid specs otherwise."""
     if isinstance(outcome, Outcome):
         return outcome
-    return parse_outcome(outcome, as_tables(data).info.armed)
+    t = as_tables(data)
+    return parse_outcome(outcome, t.info.armed, t.info.weeks)
 
 
 def path_label(path: str) -> str:
