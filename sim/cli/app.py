@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import time
 import typing
 from pathlib import Path
 from typing import Annotated
@@ -123,18 +124,15 @@ def progress_bar(total: int, quiet: bool, label: str = "runs"):
         TimeRemainingColumn(), console=err, disable=quiet, transient=False,
     )
     task = prog.add_task(label, total=total, rate="")
-    start = [None]
+    start = time.perf_counter()  # the work starts with its bar (not at its first result)
 
     def advance(n: int) -> None:
-        import time
-
-        if start[0] is None:
-            start[0] = time.perf_counter()
         prog.advance(task, n)
-        t = prog.tasks[0]
-        el = time.perf_counter() - start[0]
-        if el > 0 and t.completed:
-            prog.update(task, rate=f"{t.completed / el:,.0f} runs/s")
+        el = time.perf_counter() - start
+        done = prog.tasks[0].completed
+        if el > 0 and done:
+            prog.update(task, rate=f"{done / el:,.1f} {label}/s" if done / el < 10
+                        else f"{done / el:,.0f} {label}/s")
 
     return prog, advance
 
