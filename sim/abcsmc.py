@@ -302,6 +302,11 @@ def abc_smc(evaluate: Evaluate, box: Box, settings: Settings, store: Store | Non
             eps = float(weighted_quantile(prev.distances, prev.weights, settings.quantile))
             if prev.epsilon <= settings.epsilon:
                 return SMCResult(pops, used, "epsilon")
+            if eps >= prev.epsilon:  # distances tie at the tolerance: the quantile cannot fall
+                below = prev.distances[prev.distances < prev.epsilon]
+                if not len(below):
+                    return SMCResult(pops, used, "stalled")
+                eps = float(below.max())  # the next distance down, so each population tightens
             kernel = _Kernel(prev, box)
         acc_theta: list[np.ndarray] = []
         acc_dist: list[float] = []

@@ -26,29 +26,33 @@ def test_weighted_quantile_is_the_inverse_weighted_cdf():
     assert weighted_quantile(x, w + 1e-12, [0.1, 0.9]).tolist() == pytest.approx([10, 10])
 
 
+def _matches(pop, cdf, mean: float, sd: float) -> None:
+    """A population's weighted particles against an exact posterior (its cdf, mean and sd)."""
+    assert pop.weights.sum() == pytest.approx(1.0)
+    assert np.all(np.abs(pop.distances) <= pop.epsilon + 1e-12)
+    x = pop.theta[:, 0]
+    m = np.sum(pop.weights * x)
+    assert m == pytest.approx(mean, abs=0.015)
+    assert np.sqrt(np.sum(pop.weights * (x - m) ** 2)) == pytest.approx(sd, abs=0.012)
+    for q in (0.05, 0.25, 0.5, 0.75, 0.95):
+        assert cdf(weighted_quantile(x, pop.weights, q)) == pytest.approx(q, abs=0.04)
+    assert pop.ess > 600  # the importance weights are not degenerate
+
+
 def test_abc_smc_recovers_the_binomial_posterior():
-    """The tolerance falls to |k - 7| <= 1 (distances are multiples of 1/20), where the exact
-    ABC posterior is the equal mixture of Beta(7, 15), Beta(8, 14) and Beta(9, 13)."""
+    """The tolerance falls through the multiples of 1/20 the distances take. At |k - 7| <= 1
+    the exact ABC posterior is the equal mixture of Beta(7, 15), Beta(8, 14) and Beta(9, 13);
+    at 0, k = 7 exactly, it is the true posterior Beta(8, 14), where the run stops."""
     res = abc_smc(binomial_distance, Box((0.0,), (1.0,)),
                   Settings(particles=1000, populations=7, seed=3))
-    assert [round(p.epsilon, 3) for p in res.populations[:4]] == [np.inf, 0.25, 0.15, 0.1]
-    post = res.posterior
-    assert post.epsilon == pytest.approx(0.05)
-    assert post.weights.sum() == pytest.approx(1.0)
-    assert np.all(np.abs(post.distances) <= 0.05 + 1e-12)
+    assert [round(p.epsilon, 3) for p in res.populations] == [np.inf, 0.25, 0.15, 0.1, 0.05,
+                                                              0.0]
+    assert res.stopped == "epsilon"
     mix = [stats.beta(a, 22 - a) for a in (7, 8, 9)]
-
-    def cdf(x: float) -> float:
-        return float(np.mean([b.cdf(x) for b in mix]))
-
-    x = post.theta[:, 0]
-    mean = np.sum(post.weights * x)
-    sd = np.sqrt(np.sum(post.weights * (x - mean) ** 2))
-    assert mean == pytest.approx(8 / 22, abs=0.015)       # the exact mean 0.3636
-    assert sd == pytest.approx(0.1067, abs=0.012)          # the exact sd
-    for q in (0.05, 0.25, 0.5, 0.75, 0.95):
-        assert cdf(weighted_quantile(x, post.weights, q)) == pytest.approx(q, abs=0.04)
-    assert post.ess > 600  # the importance weights are not degenerate
+    _matches(res.populations[4], lambda x: float(np.mean([b.cdf(x) for b in mix])),
+             8 / 22, 0.1067)
+    exact = stats.beta(8, 14)
+    _matches(res.posterior, exact.cdf, exact.mean(), exact.std())
 
 
 def test_abc_smc_resumes_exactly_and_a_larger_budget_continues():
@@ -92,3 +96,17 @@ def test_the_kernel_keeps_proposals_inside_the_prior():
     for p in res.populations:
         assert box.contains(p.theta).all()
     assert res.posterior.epsilon < res.populations[1].epsilon
+
+
+def test_the_tolerance_falls_when_distances_tie():
+    """Coarse distances (a few runs' scores) tie: most particles sit exactly at the tolerance,
+    so its quantile cannot fall below it. Each population still tightens, to the next distance
+    down, until no particle is below the tolerance, and then the run says it stalled."""
+    def coarse(theta, first):  # distance in steps of 0.25: 0 near p = 0.5
+        return np.round(np.abs(theta[:, 0] - 0.5) * 4) / 4
+
+    res = abc_smc(coarse, Box((0.0,), (1.0,)),
+                  Settings(particles=40, populations=6, quantile=0.9, seed=2))
+    eps = [p.epsilon for p in res.populations[1:]]
+    assert all(b < a for a, b in zip(eps, eps[1:], strict=False)), eps
+    assert res.posterior.epsilon == 0.0 or res.stopped in ("stalled", "epsilon")

@@ -232,7 +232,8 @@ def _median(pop) -> float:
 
 
 _STOPPED = {"populations": "the last of --populations", "budget": "the --budget was reached",
-            "acceptance": "acceptance fell below 2%", "epsilon": "the tolerance reached 0"}
+            "acceptance": "acceptance fell below 2%", "epsilon": "the tolerance reached 0",
+            "stalled": "every particle's distance equals the tolerance: it cannot fall"}
 
 
 def _finish(o: CalibrateOptions, folder, scn, params, result, failed) -> None:
