@@ -334,9 +334,14 @@ def analyze_folder(req: AnalyzeRequest) -> Analysis:
     folder = ResultsFolder.open(req.folder, need=("runs",))
     m = folder.manifest
     if folder.kind != "sweep":
-        raise AnalysisError(f"{folder.path}: a single run, not a sweep; analyze a folder of "
-                            "negsim sweep --design saltelli (or morris, lhs, sobol-sequence)")
+        raise AnalysisError(f"{folder.path}: a run folder (negsim run), not a sweep; analyze a "
+                            "folder of negsim sweep --design saltelli (or morris, lhs, "
+                            "sobol-sequence)")
     name = (m.get("design") or {}).get("design", "grid")
+    if req.method is None and name == "grid":
+        raise AnalysisError(f"{folder.path}: a grid sweep; negsim analyze needs a sampled "
+                            "design: saltelli (Sobol indices), morris (elementary effects), or "
+                            "lhs or sobol-sequence (--method delta)")
     method = req.method or default_method(name)
     check_method(method, name)
     try:
@@ -375,9 +380,10 @@ def assess(a: Analysis) -> list[str]:
         else:
             fix = (f"about {n.needed} runs per point would bring it under "
                    f"{NOISE_LIMIT:.0%}")
+        hurt = {"sobol": "the total-order indices", "morris": "sigma, the spread of the effects",
+                "delta": "the indices"}.get(a.method, "the indices")
         out.append(f"replicate noise is {n.share:.0%} of the variance of the point means with "
-                   f"{n.replicates} runs per point; {fix} (noise inflates the total-order "
-                   "indices)")
+                   f"{n.replicates} runs per point; {fix} (noise inflates {hurt})")
     t = a.indices.table
     col = a.indices.main
     vals = t[col].to_numpy(dtype=float)

@@ -191,7 +191,7 @@ def sweep_cases(folder, outcome_spec: str | None, threshold: float | None,
     from sim.folder import ResultsError
 
     if folder.kind != "sweep":
-        raise DiscoveryError(f"{folder.path}: a single run's folder (kind {folder.kind!r}); "
+        raise DiscoveryError(f"{folder.path}: a run folder (negsim run), not a sweep; "
                              "scenario discovery needs a sweep's, made by `negsim sweep` "
                              "with several points, e.g. --design lhs --samples 64")
     try:

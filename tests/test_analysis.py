@@ -281,5 +281,7 @@ def test_analyze_refuses_what_is_not_a_sampled_sweep(tmp_path):
     r = cli("sweep", DUEL, "--vary", "factions.west.optimism=0,0.2", "--runs", "1", "--steps",
             "2", "--quiet", "--jobs", "1", "--out", tmp_path / "grid")
     assert r.exit_code == 0, r.output
-    bad(cli("analyze", tmp_path / "grid"), "--method delta", "not a grid")
+    out = bad(cli("analyze", tmp_path / "grid"), "a grid sweep", "needs a sampled design")
+    assert "--method delta:" not in out  # no option the user did not give
+    bad(cli("analyze", tmp_path / "grid", "--method", "delta"), "--method delta", "not a grid")
     assert read_analyses(tmp_path / "grid") == {}
