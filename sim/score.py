@@ -47,6 +47,7 @@ from sim.observed import (
 )
 from sim.results import wilson
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from sim.text import count
 
 __all__ = [
     "COLUMNS",
@@ -551,7 +552,8 @@ def _score(runs: pd.DataFrame, steps: Callable[[], pd.DataFrame],
             n, k = int(counted[p]), int(matched[p])
             share = k / n if n else math.nan
             lo, hi = wilson(k, n)
-            note = "; ".join(f"{c} runs not counted: {w}" if w else f"{c} runs not counted"
+            note = "; ".join(f"{count(c, 'run')} not counted: {w}" if w
+                             else f"{count(c, 'run')} not counted"
                              for (pp, w), c in notes.items() if pp == p)
             if not n:
                 note = "no run counted" + (f" ({note})" if note else "")

@@ -9,7 +9,8 @@ A sweep varies scenario fields (dotted paths, as ``--set`` takes them) over
 ``grid`` crosses the values (the first path varies slowest); ``lhs`` and ``sobol-sequence`` (a
 scrambled Sobol quasi-random sequence) draw K points from the ranges (``scipy.stats.qmc``);
 ``saltelli`` and ``morris`` are SALib's designs for sensitivity indices (``negsim analyze``):
-Saltelli's scheme for Sobol indices, N base samples giving N(2D+2) points, and Morris's
+Saltelli's scheme for Sobol indices, N base samples giving N(2D+2) points (N(D+2) for one
+path, which has no second-order index), and Morris's
 trajectories (4 levels), each of D+1 points. Every sampled design is seeded from the sweep's
 seed; a list in a sampled design is a categorical factor. Integer fields get integer values.
 Every point is a scenario validated like a file, before anything runs, and every point uses

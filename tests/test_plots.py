@@ -782,7 +782,7 @@ def test_sweep_summary_reads_the_outcome(scenario_file, tmp_path):
     res = invoke(*short, "--out", tmp_path / "c", "--outcome", "ongoing")
     assert res.exit_code == 0, res.output
     assert "Highest P(ongoing war): point 0 (backers.west_patron.capacity=0): 100.0% " \
-        "(95% interval 43.9% - 100.0%, 3 runs; 1 other points tie)" in " ".join(res.output.split())
+        "(95% interval 43.9% - 100.0%, 3 runs; 1 other point ties)" in " ".join(res.output.split())
     res = invoke(*args, "--out", tmp_path / "b", "--outcome", "victory:nobody")
     assert res.exit_code == 2 and "first_ceasefire" in res.output
     assert not (tmp_path / "b").exists()    # nothing ran, nothing written

@@ -123,7 +123,7 @@ def test_site_held_reconstructs_the_holder_from_captures_and_handovers() -> None
     assert_counts(row, 5, 3)
     assert row["runs"] == 6
     assert row["met"]  # 60% >= 50%
-    assert "1 runs not counted: not simulated to" in row["note"]
+    assert "1 run not counted: not simulated to" in row["note"]
     # distance to the nearest week held: 0, 2 (week 12), 8 (held to week 2), 0, 0
     assert row["timing_error_weeks"] == 0
 
@@ -177,7 +177,7 @@ def test_no_ceasefire_before() -> None:
     # a ceasefire in the week of the date is not before it; run 3 stopped too early to tell
     assert_counts(row, 5, 3)
     assert row["timing_error_weeks"] == 1  # weeks early: 6, 0, 1
-    assert "1 runs not counted" in row["note"]
+    assert "1 run not counted" in row["note"]
 
 
 def test_first_ceasefire_window_and_timing() -> None:
@@ -188,7 +188,7 @@ def test_first_ceasefire_window_and_timing() -> None:
     # both edges inside; no ceasefire counts unless the run stopped before the window ended
     assert_counts(row, 6, 2)
     assert row["timing_error_weeks"] == 0.5  # 6, 0, 0, 1 weeks from the window
-    assert "1 runs not counted: not simulated to" in row["note"]
+    assert "1 run not counted: not simulated to" in row["note"]
 
 
 def test_first_ceasefire_from_events_when_the_runs_table_lacks_it() -> None:
@@ -258,7 +258,7 @@ def test_holds_and_censoring() -> None:
     # (censored: left out); run 3's second holds to the end (14 weeks); run 4 had none; a
     # truce is not a ceasefire (run 5)
     assert_counts(row, 5, 2)
-    assert "1 runs not counted: censored" in row["note"]
+    assert "1 run not counted: censored" in row["note"]
     row = one(obs("holds", weeks=10, **{"from": week(50)}), runs, events)
     assert_counts(row, 5, 1)
     row = one(obs("holds", weeks=4, **{"from": week(50)}), runs, events)

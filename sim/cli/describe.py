@@ -172,8 +172,9 @@ def explain(
     out.print(f"\n[bold]Outcome:[/] {row['outcome']} after {row['weeks']} weeks; "
               + ", ".join(f"{k[8:]} {v:.0%}" for k, v in row.items()
                           if k.startswith("control_"))
-              + f"; {row['n_proposals']} proposals, {row['n_ceasefires']} ceasefires, "
-                f"{row['n_truces']} truces, {row['n_breakdowns']} breakdowns")
+              + f"; {count(row['n_proposals'], 'proposal')}, "
+                f"{count(row['n_ceasefires'], 'ceasefire')}, {count(row['n_truces'], 'truce')}, "
+                f"{count(row['n_breakdowns'], 'breakdown')}")
 
 
 # ---------------------------------------------------------------------- schema

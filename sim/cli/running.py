@@ -79,9 +79,9 @@ DesignOpt = Annotated[str | None, typer.Option(
          "hypercube of --samples points over the ranges; sobol-sequence: a scrambled Sobol "
          "quasi-random sequence (best with a power of two); saltelli: SALib's design for Sobol "
          "indices, --samples N base samples (a power of two) giving N(2D+2) points for D "
-         "varied paths; morris: SALib's Morris design, --samples trajectories of D+1 points "
-         "on 4 levels. Read saltelli and morris sweeps with `negsim analyze`. Default grid, or "
-         "the spec file's. Example: --design saltelli --samples 64")]
+         "varied paths (3N for one); morris: SALib's Morris design, --samples trajectories "
+         "of D+1 points on 4 levels. Read saltelli and morris sweeps with `negsim analyze`. "
+         "Default grid, or the spec file's. Example: --design saltelli --samples 64")]
 SamplesOpt = Annotated[int | None, typer.Option(
     "--samples", "-k", min=1, metavar="K",
     help="Points to draw for --design lhs or sobol-sequence; base samples N for saltelli; "
@@ -565,7 +565,8 @@ def _summarise(folder: ResultsFolder, scn: Scenario, paths: list[str], outcome: 
         for label, r in (("Highest", hi), ("Lowest", lo)):
             vals = ", ".join(f"{p}={_fmt(r[p])}" for p in paths)
             ties = int((have[key] == r[key]).sum()) - 1
-            tie = f"; {ties} other points tie" if ties else ""
+            tie = (f"; {count(ties, 'other point')} tie" if ties > 1
+                   else "; 1 other point ties" if ties else "")
             ci = ("" if pd.isna(r["low"]) else
                   f"95% interval {_amount(outcome, r['low'], 1, unit=False)} - "
                   f"{_amount(outcome, r['high'], 1)}, ")
