@@ -50,6 +50,27 @@ def test_a_symmetric_game_splits_the_gain_equally_over_every_ordering():
     assert np.allclose(c.mean(axis=0), (f[3] - f[0]) / 3)
 
 
+def glove(s: frozenset[int]) -> float:
+    """The glove game: actor 0 holds a left glove, 1 and 2 a right one each; a coalition is
+    worth 1 when it can make a pair. Its Shapley values are 2/3, 1/6, 1/6."""
+    return float(0 in s and (1 in s or 2 in s))
+
+
+def test_the_glove_game_gets_its_known_shapley_values():
+    """Asymmetric and not additive: exact over every ordering of its 3 actors; with 6 dummy
+    actors added (9! orderings, so they are sampled) the dummies get exactly 0 and the
+    sampled estimates fall within 3 standard errors of 2/3, 1/6, 1/6."""
+    perms, exact = orderings(3, 6, seed=0)
+    assert exact
+    assert np.allclose(shapley(perms, glove).mean(axis=0), [2 / 3, 1 / 6, 1 / 6])
+    perms, exact = orderings(9, 2000, seed=4)
+    assert not exact
+    c = shapley(perms, glove)
+    assert np.all(c[:, 3:] == 0)
+    se = c.std(axis=0, ddof=1) / np.sqrt(len(c))
+    assert np.all(np.abs(c.mean(axis=0)[:3] - [2 / 3, 1 / 6, 1 / 6]) <= 3 * se[:3])
+
+
 def test_every_ordering_is_efficient_on_any_game():
     rng = np.random.default_rng(5)
     n = 7
