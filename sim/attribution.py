@@ -341,20 +341,15 @@ def plot_attribution(a: Attribution, ax=None, title: str | None = None):
 def save_attribution(a: Attribution, folder: str | Path) -> list[Path]:
     """Write ``attribution.json``, ``attribution.csv`` and the chart into `folder` (created;
     each file atomically)."""
-    import os
-
-    from sim.folder import atomic_json
+    from sim.folder import atomic_json, atomic_write
     from sim.plots.style import save_figure
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f for f in FILES]
-    tmp = paths[1].with_name(f".{paths[1].name}.tmp-{os.getpid()}")
-    a.table().to_csv(tmp, index=False)
-    os.replace(tmp, paths[1])
-    tmp = paths[2].with_name(f".{paths[2].name}.tmp-{os.getpid()}")
-    save_figure(plot_attribution(a), tmp, fmt="png")
-    os.replace(tmp, paths[2])
+    atomic_write(paths[1], lambda tmp: a.table().to_csv(tmp, index=False))
+    fig = plot_attribution(a)
+    atomic_write(paths[2], lambda tmp: save_figure(fig, tmp, fmt="png"))
     atomic_json(attribution_data(a), paths[0])
     return paths
 

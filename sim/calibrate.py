@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sim.abcsmc import Batch, Box, Population, weighted_quantile
-from sim.folder import atomic_json
+from sim.folder import atomic_json, atomic_write
 from sim.scenario import EVENT_PATH, Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 __all__ = ["CalibrationError", "CalibrationFolder", "Distance", "Parameter", "parse_parameters",
@@ -347,15 +346,14 @@ def write_posterior_scenario(source: Path, target: Path, table: pd.DataFrame,
             notes.setdefault(path, "fixed by --set during the calibration")
     text = posterior_scenario_text(source.read_text(encoding="utf-8"), values, notes)
     text = header + text
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        scn = load_scenario(tmp)
-    except ScenarioError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, target)
-    return scn
+    loaded: list[Scenario] = []
+
+    def write(tmp: Path) -> None:  # the file is checked before it takes the target's place
+        tmp.write_text(text, encoding="utf-8")
+        loaded.append(load_scenario(tmp))
+
+    atomic_write(target, write)
+    return loaded[0]
 
 
 def json_ready(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -368,17 +368,13 @@ def _qp(v: float) -> str:
 
 def save_discovery(cases: Cases, d: Discovery, folder: str | Path) -> list[Path]:
     """Write ``discovery.json`` and the two charts into `folder` (each atomically)."""
-    import os
-
-    from sim.folder import atomic_json
+    from sim.folder import atomic_json, atomic_write
     from sim.plots.style import save_figure
 
     folder = Path(folder)
     out = [folder / f for f in FILES]
     for fig, path in ((plot_trajectory(d), out[1]), (plot_box(d), out[2])):
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        save_figure(fig, tmp, fmt="png")
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp, fig=fig: save_figure(fig, tmp, fmt="png"))
     atomic_json(discovery_data(cases, d, folder), out[0])
     return out
 

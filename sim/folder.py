@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 __all__ = ["FAILURE_COLUMNS", "MATCH_KEYS", "TABLES", "FolderError", "Results", "ResultsError",
-           "ResultsFolder", "atomic_json", "atomic_parquet", "manifest_mismatches",
+           "ResultsFolder", "atomic_json", "atomic_parquet", "atomic_text", "atomic_write",
+           "manifest_mismatches",
            "scenario_from_manifest"]
 
 #: The tables every results folder has.
@@ -53,20 +54,38 @@ def _tmp(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
+    """Write `path` so that readers see the old file or the whole new one, never a part:
+    `write` writes a temporary file beside it (named for this process, so two processes never
+    share one), which then replaces `path`; if `write` fails, the temporary file is removed
+    and `path` is left as it was."""
+    path = Path(path)
+    tmp = _tmp(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def atomic_parquet(df: pd.DataFrame | pa.Table, path: Path, compression: str = "snappy"
                    ) -> None:
-    """Write a table so that readers see the old file or the whole new one, never a part."""
-    tmp = _tmp(path)
+    """Write a table atomically (see :func:`atomic_write`)."""
     tab = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(tab, tmp, compression=compression,
-                   use_dictionary=_dictionary_columns(tab.schema))
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: pq.write_table(
+        tab, tmp, compression=compression, use_dictionary=_dictionary_columns(tab.schema)))
 
 
 def atomic_json(obj: Any, path: Path) -> None:
-    tmp = _tmp(path)
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    """Write `obj` as JSON atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n"))
+
+
+def atomic_text(text: str, path: Path) -> None:
+    """Write UTF-8 text atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:

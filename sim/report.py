@@ -709,7 +709,7 @@ def build_report(folder: str | Path, out: str | Path | None = None,
     rendered, skipped = P.render_charts(t, names, options=P.ChartOptions(outcome=outcome))
     text = render_html(t, rendered, skipped, outcome=outcome)
     path = Path(out) if out is not None else Path(folder) / "report.html"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from sim.folder import atomic_text
+
+    atomic_text(text, path)
     return path

@@ -21,9 +21,7 @@ Everything is vectorised over runs (10,000 Libya runs score in a few seconds).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim.folder import ResultsError, ResultsFolder, scenario_from_manifest
+from sim.folder import ResultsError, ResultsFolder, atomic_json, scenario_from_manifest
 from sim.observed import (
     Answer,
     BrokenWithin,
@@ -660,7 +658,5 @@ def write_json(table: ScoreTable, path: str | Path, **extra: Any) -> dict[str, A
     """Write ``table.to_dict()`` (plus `extra` fields) as JSON, atomically; return it."""
     path = Path(path)
     data = {**extra, **table.to_dict()}
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_json(data, path)
     return data

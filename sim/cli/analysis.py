@@ -101,6 +101,7 @@ def _second(a) -> Table | None:
 
 
 def _draw(a) -> str:
+    from sim.folder import atomic_write
     from sim.plots.sensitivity import plot_indices
     from sim.plots.style import save_figure
 
@@ -114,7 +115,8 @@ def _draw(a) -> str:
              f"per point{noise}.", *(w[0].upper() + w[1:] for w in a.warnings))
     fig = plot_indices(a.indices.table, a.method, a.outcome_label, notes)
     for fmt in ("png", "svg"):
-        save_figure(fig, charts / f"{stem}.{fmt}")
+        atomic_write(charts / f"{stem}.{fmt}",
+                     lambda tmp, fmt=fmt: save_figure(fig, tmp, fmt=fmt))
     return f"charts/{stem}.png"
 
 

@@ -244,21 +244,23 @@ def _finish(o: CalibrateOptions, folder, scn, params, result, failed) -> None:
         posterior_table,
         write_posterior_scenario,
     )
+    from sim.folder import atomic_write
     from sim.plots.posterior import pair_plot
     from sim.plots.style import save_figure
 
     pop = result.posterior
     table = posterior_table(pop, params)
     pops = populations_table(result.populations, o.runs_per_sample)
-    table.to_csv(folder.path / "posterior.csv", index=False)
-    particles_table(pop, params).to_csv(folder.path / "particles.csv", index=False)
-    pops.to_csv(folder.path / "populations.csv", index=False)
+    for name, df in (("posterior.csv", table), ("particles.csv", particles_table(pop, params)),
+                     ("populations.csv", pops)):
+        atomic_write(folder.path / name, lambda tmp, df=df: df.to_csv(tmp, index=False))
     (folder.path / "charts").mkdir(exist_ok=True)
     fig = pair_plot(pop, [p.path for p in params], [(p.low, p.high) for p in params],
                     f"{scn.model.name}: posterior of {len(params)} facts given the record",
                     f"ABC-SMC, population {pop.t} (tolerance {pop.epsilon:.3f} on the distance "
                     f"1 - score), {len(pop.weights)} particles, {o.runs_per_sample} runs each.")
-    save_figure(fig, folder.path / "charts" / "pairs.png")
+    atomic_write(folder.path / "charts" / "pairs.png",
+                 lambda tmp: save_figure(fig, tmp, fmt="png"))
     target = folder.path / f"{o.scenario.stem}_posterior.toml"
     header = (f"# {o.scenario.name} with the posterior medians of `negsim calibrate` written in "
               f"(population {pop.t}, {result.evaluations * o.runs_per_sample} runs).\n")

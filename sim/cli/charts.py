@@ -201,6 +201,7 @@ def report(
 
       negsim report results/turkey_un --outcome victory:lna
     """
+    from sim.folder import atomic_text
     from sim.plots import ChartOptions, as_tables, render_charts
     from sim.report import render_html
 
@@ -217,10 +218,8 @@ def report(
     rendered, skipped = render_charts(t, names, errors="skip",
                                       options=ChartOptions(outcome=outcome))
     text = render_html(t, rendered, skipped, outcome=outcome)
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        atomic_text(text, target)
     except OSError as exc:
         raise BadInput(f"{target}: cannot write the report ({exc.strerror})") from None
     _warn_incomplete(res)
