@@ -11,8 +11,11 @@ values add up to v(all) - v(none) (efficiency).
 * a backer gives nothing: its ``capacity``, ``baseline``, starting ``support``,
   ``red_line_capacity`` (so it declares no red line), ``troops``, ``air`` and
   ``guarantee_forces`` are zero, and so is any of them that a dated event sets (what an event
-  scales stays zero). It remains a name in the scenario: a joint mediator it is a patron of
-  keeps it;
+  scales stays zero). It remains a name in the scenario, and a joint mediator it is a patron
+  of keeps it as a patron; but a joint mediator moves on its own only when every patron
+  prefers a deal, and a backer that gives nothing has no cost of war to prefer one by, so the
+  joint mediator's own initiatives (not its scheduled ones) stop with it: a patron's Shapley
+  value includes its share in that joint mediation;
 * a mediator does nothing: its ``activity`` is zero (no initiative of its own) and its
   scheduled initiatives are taken off the dated events (the events' other changes stay).
 
