@@ -559,7 +559,11 @@ def _summarise(folder: ResultsFolder, scn: Scenario, paths: list[str], outcome: 
                     for c in extra))
     out.print(t)
     have = tab[tab["runs"] > 0]
-    if len(have):
+    if len(have) > 1 and have[key].nunique() == 1:  # no point differs: one line says so
+        out.print(f"{escape(outcome.label)} is {_amount(outcome, have[key].iloc[0], 1)} at "
+                  f"every one of the {count(len(have), 'point')} (none differs)",
+                  soft_wrap=True)
+    elif len(have):
         hi = have.sort_values([key, "point"], ascending=[False, True]).iloc[0]
         lo = have.sort_values([key, "point"], ascending=[True, True]).iloc[0]
         for label, r in (("Highest", hi), ("Lowest", lo)):
