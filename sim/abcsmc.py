@@ -330,7 +330,7 @@ def abc_smc(evaluate: Evaluate, box: Box, settings: Settings, store: Store | Non
             used += size
             evals += size
             for th, d in zip(batch.theta, batch.distances, strict=True):
-                if d <= eps and len(acc_dist) < n:
+                if d <= eps and math.isfinite(d) and len(acc_dist) < n:  # inf: no distance
                     acc_theta.append(th)
                     acc_dist.append(float(d))
             b += 1

@@ -153,14 +153,18 @@ class Distance:
 
         execute(chunks, sink, self.executor, window=self.window)
         res = tables_in_memory(chunks, kept, point_column=True)
-        dist = np.ones(len(theta))
-        if len(res.failures):
-            self.failed.extend(int(first + p) for p in res.failures["point"].unique())
+        # an evaluation with a failed run has no distance (inf): it is never accepted, and it is
+        # not scored on the runs that happened to finish
+        dist = np.full(len(theta), np.inf)
         if len(res.runs):
             table = score({"runs": res.runs, "steps": res.steps, "events": res.events},
                           self.base)
             for r in table.overall.itertuples(index=False):
                 dist[int(r.point)] = 1.0 - float(r.score)
+        if len(res.failures):
+            bad = [int(p) for p in res.failures["point"].unique()]
+            self.failed.extend(first + p for p in bad)
+            dist[bad] = np.inf
         return dist
 
 

@@ -110,3 +110,15 @@ def test_the_tolerance_falls_when_distances_tie():
     eps = [p.epsilon for p in res.populations[1:]]
     assert all(b < a for a, b in zip(eps, eps[1:], strict=False)), eps
     assert res.posterior.epsilon == 0.0 or res.stopped in ("stalled", "epsilon")
+
+
+def test_an_evaluation_without_a_distance_is_never_accepted():
+    """A failed evaluation has distance inf: not even population 0 (tolerance inf) takes it."""
+    def half_fail(theta, first):
+        d = np.abs(theta[:, 0] - 0.5)
+        d[theta[:, 0] > 0.8] = np.inf
+        return d
+
+    res = abc_smc(half_fail, Box((0.0,), (1.0,)), Settings(particles=50, populations=3, seed=1))
+    for p in res.populations:
+        assert np.isfinite(p.distances).all() and (p.theta[:, 0] <= 0.8).all()
