@@ -404,8 +404,9 @@ def assess(a: Analysis) -> list[str]:
 
 
 # ---------------------------------------------------------------------- files
-def read_analyses(folder: Path) -> dict[str, Any]:
-    """The analyses kept in a folder's analysis.json (empty when none)."""
+def read_analyses(folder: Path, strict: bool = False) -> dict[str, Any]:
+    """The analyses kept in a folder's analysis.json (empty when none; also when it does not
+    read, unless `strict`: then an AnalysisError, so that nothing overwrites it)."""
     import json
 
     p = Path(folder) / ANALYSIS_FILE
@@ -413,16 +414,23 @@ def read_analyses(folder: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        kept = data["analyses"]
+        if not isinstance(kept, dict):
+            raise TypeError("analyses is not a table")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if strict:
+            raise AnalysisError(f"{p}: does not read as the analyses negsim analyze keeps "
+                                f"({exc}); move it away to start it again") from None
         return {}
-    return data.get("analyses", {}) if isinstance(data, dict) else {}
+    return kept
 
 
 def write_analysis(a: Analysis) -> Path:
-    """Add (or replace) this analysis in the folder's analysis.json, atomically."""
+    """Add (or replace) this analysis in the folder's analysis.json, atomically (an
+    AnalysisError, writing nothing, if the file there does not read)."""
     from sim.folder import atomic_json
 
-    kept = read_analyses(a.folder)
+    kept = read_analyses(a.folder, strict=True)
     kept[a.key] = a.to_dict()
     target = a.folder / ANALYSIS_FILE
     atomic_json({"analyses": kept}, target)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +286,15 @@ def test_analyze_refuses_what_is_not_a_sampled_sweep(tmp_path):
     assert "--method delta:" not in out  # no option the user did not give
     bad(cli("analyze", tmp_path / "grid", "--method", "delta"), "--method delta", "not a grid")
     assert read_analyses(tmp_path / "grid") == {}
+
+
+def test_an_unreadable_analysis_file_is_refused_not_overwritten(saltelli, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(saltelli, folder)
+    (folder / "analysis.json").write_text("{ not json")
+    charts = set((folder / "charts").glob("*")) if (folder / "charts").exists() else set()
+    bad(cli("analyze", folder, "--outcome", "control:west"), "analysis.json",
+        "move it away")
+    assert (folder / "analysis.json").read_text() == "{ not json"
+    now = set((folder / "charts").glob("*")) if (folder / "charts").exists() else set()
+    assert now == charts  # nothing drawn either

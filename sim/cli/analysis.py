@@ -140,7 +140,13 @@ def analyze(o: AnalyzeOptions) -> None:
 
       negsim analyze results/sens --method delta --outcome first_ceasefire
     """
-    from sim.analysis import AnalysisError, AnalyzeRequest, analyze_folder, write_analysis
+    from sim.analysis import (
+        AnalysisError,
+        AnalyzeRequest,
+        analyze_folder,
+        read_analyses,
+        write_analysis,
+    )
     from sim.folder import ResultsError
     from sim.outcomes import OutcomeError
 
@@ -153,9 +159,12 @@ def analyze(o: AnalyzeOptions) -> None:
     if not a.folder.joinpath("manifest.json").is_file():
         raise BadInput(f"{a.folder}: not a results folder")
     try:
+        read_analyses(a.folder, strict=True)  # before anything is written
         if o.chart:
             a.chart = _draw(a)
         target = write_analysis(a)
+    except AnalysisError as exc:
+        raise BadInput(str(exc)) from None
     except OSError as exc:
         raise BadInput(f"{a.folder}: cannot write the analysis ({exc.strerror})") from None
     out.print(_table(a))
